@@ -1,0 +1,154 @@
+import type { Driver } from './driver.js'
+import { type ConfigIssue, ConfigError } from './errors.js'
+import type { Logger } from './logger.js'
+import { consoleLogger } from './logger.js'
+
+/**
+ * Options of {@link createPool}. Every duration is in milliseconds; `0` turns a feature off.
+ *
+ * @example
+ * ```ts
+ * const pool = createPool({
+ *   driver: betterSqlite3({ filename: 'app.db' }),
+ *   readers: { min: 1, max: 4 },
+ *   acquireTimeoutMs: 5_000,
+ * })
+ * ```
+ */
+export interface PoolOptions<C> {
+  /** The database driver, e.g. `betterSqlite3({ filename })`. */
+  readonly driver: Driver<C>
+  /** Name used in metrics, events and logs. Default: the driver's target. */
+  readonly name?: string
+  /** Reader connections: opened lazily up to `max`, kept at `min` or more. Default `{ min: 1, max: 4 }`. */
+  readonly readers?: { readonly min?: number; readonly max?: number }
+  /** How long a caller waits for a connection (and for another process's lock) before failing. Default 30 000. */
+  readonly acquireTimeoutMs?: number
+  /** Close reader connections idle this long while more than `readers.min` are open. Default 600 000. */
+  readonly idleTimeoutMs?: number
+  /** Retire connections after this age (minus up to 2.5 % jitter, so they don't all go at once). Default 1 800 000. */
+  readonly maxLifetimeMs?: number
+  /** Ping idle connections this often; failed ones are closed and replaced. Default 30 000. */
+  readonly healthCheckIntervalMs?: number
+  /** A connection idle longer than this is pinged before it is handed out. Default 500. */
+  readonly validateAfterIdleMs?: number
+  /** Warn, with the borrower's stack, about connections held longer than this. Default 0 (off). */
+  readonly leakDetectionMs?: number
+  /** How often the driver's maintenance (SQLite: WAL checkpoints) runs on the writer. Default 1 000. */
+  readonly maintenanceIntervalMs?: number
+  /** Publish a `litepool:slow` event when a callback holds a connection longer than this. Default 1 000. */
+  readonly slowThresholdMs?: number
+  /** Default deadline of `close()` for work still running. Default 10 000. */
+  readonly closeTimeoutMs?: number
+  /** Structured logger (pino-compatible). Default: warnings and errors to the console. */
+  readonly logger?: Logger
+}
+
+/** Options after defaults, as the pool uses them. */
+export interface ResolvedOptions<C> {
+  readonly driver: Driver<C>
+  readonly name: string
+  readonly readers: { readonly min: number; readonly max: number }
+  readonly acquireTimeoutMs: number
+  readonly idleTimeoutMs: number
+  readonly maxLifetimeMs: number
+  readonly healthCheckIntervalMs: number
+  readonly validateAfterIdleMs: number
+  readonly leakDetectionMs: number
+  readonly maintenanceIntervalMs: number
+  readonly slowThresholdMs: number
+  readonly closeTimeoutMs: number
+  readonly logger: Logger
+}
+
+const DURATIONS = [
+  ['acquireTimeoutMs', 30_000, 1],
+  ['idleTimeoutMs', 600_000, 0],
+  ['maxLifetimeMs', 1_800_000, 0],
+  ['healthCheckIntervalMs', 30_000, 0],
+  ['validateAfterIdleMs', 500, 0],
+  ['leakDetectionMs', 0, 0],
+  ['maintenanceIntervalMs', 1_000, 0],
+  ['slowThresholdMs', 1_000, 0],
+  ['closeTimeoutMs', 10_000, 0],
+] as const
+
+const KNOWN = new Set<string>(['driver', 'name', 'readers', 'logger', ...DURATIONS.map((d) => d[0])])
+
+/**
+ * Validates `options` and fills in defaults. Throws one {@link ConfigError} listing every
+ * invalid field (path, expected, received), not only the first.
+ */
+export function resolveOptions<C>(options: PoolOptions<C>): ResolvedOptions<C> {
+  const issues: ConfigIssue[] = []
+  const bad = (path: string, expected: string, value: unknown) =>
+    issues.push({ path, expected, received: describe(value) })
+
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError('pool options', [{ path: '(root)', expected: 'an options object', received: describe(options) }])
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      issues.push({ path: key, expected: `no such option (known: ${[...KNOWN].join(', ')})`, received: describe(options[key as keyof PoolOptions<C>]) })
+    }
+  }
+  const driver = options.driver as Partial<Driver<C>> | undefined
+  if (typeof driver !== 'object' || driver === null || typeof driver.open !== 'function') {
+    bad('driver', 'a litepool driver (e.g. betterSqlite3({ filename }))', driver)
+  }
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
+    bad('name', 'a non-empty string', options.name)
+  }
+
+  const durations: Record<string, number> = {}
+  for (const [key, fallback, least] of DURATIONS) {
+    const value = options[key] ?? fallback
+    if (!isInteger(value) || value < least) bad(key, `an integer number of milliseconds >= ${least}`, value)
+    durations[key] = value
+  }
+
+  const readers = options.readers ?? {}
+  let min = 1
+  let max = 4
+  if (typeof readers !== 'object' || readers === null) {
+    bad('readers', 'an object { min, max }', readers)
+  } else {
+    max = readers.max ?? Math.max(4, readers.min ?? 0)
+    min = readers.min ?? Math.min(1, max)
+    if (!isInteger(max) || max < 1) bad('readers.max', 'an integer >= 1', readers.max)
+    if (!isInteger(min) || min < 0) bad('readers.min', 'an integer >= 0', readers.min)
+    else if (isInteger(max) && min > max) bad('readers.min', `an integer <= readers.max (${max})`, min)
+  }
+
+  const logger = options.logger ?? consoleLogger
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+    bad('logger', 'an object with warn() and error() (pino-compatible)', logger)
+  }
+
+  if (issues.length > 0) throw new ConfigError('pool options', issues)
+  const valid = driver as Driver<C>
+  return {
+    ...(durations as Record<(typeof DURATIONS)[number][0], number>),
+    driver: valid,
+    name: options.name ?? valid.target,
+    readers: { min, max },
+    logger,
+  }
+}
+
+function isInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value)
+}
+
+/** Renders a received value for an error message: type plus a short literal. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'undefined'
+  if (value === null) return 'null'
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return `${typeof value} ${String(value)}`
+  }
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  return typeof value === 'object' ? 'an object' : typeof value
+}

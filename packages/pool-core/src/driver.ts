@@ -1,0 +1,67 @@
+/**
+ * The contract between the pool and a database driver. The pool knows nothing about SQL: a
+ * driver opens connections in a role, says what the database allows (`capabilities`), and
+ * performs transaction control, health checks and maintenance when the pool asks.
+ *
+ * `C` is the connection type the driver hands to user callbacks (for the SQLite drivers, a
+ * connection with `run`/`get`/`all`/`iterate`/`exec`/`prepare`).
+ */
+export interface Driver<C> {
+  /** Short driver name for logs and errors, e.g. `better-sqlite3`. */
+  readonly name: string
+  /** What the driver connects to (for SQLite, the file path); named in errors and events. */
+  readonly target: string
+  /** What the database allows; the pool enforces it. */
+  readonly capabilities: DriverCapabilities
+  /** Opens a connection in the given role. Readers must refuse writes (SQLite: `query_only`). */
+  open(role: Role): Promise<C>
+  /** Closes a connection and frees every handle it holds (statements first). */
+  close(connection: C): MaybePromise<void>
+  /** Cheap liveness check; throws when the connection is unusable. */
+  ping(connection: C): MaybePromise<void>
+  /** Makes a returned connection safe to reuse: rolls back an open transaction, resets state. */
+  reset(connection: C): MaybePromise<void>
+  /** Transaction control in the database's own dialect. */
+  readonly transactions: TransactionControl<C>
+  /**
+   * Optional housekeeping the pool schedules off the hot path, on the writer connection while it
+   * holds the writer lane (for SQLite: WAL checkpoints). `reason` says why it runs now.
+   */
+  maintain?(connection: C, reason: MaintenanceReason): MaybePromise<void>
+}
+
+/** What a database permits; the pool shapes its lanes from this. */
+export interface DriverCapabilities {
+  /**
+   * Whether separate reader connections can be opened that see the writer's committed data.
+   * False for a private in-memory database: the pool then runs every call on the writer lane.
+   */
+  readonly readers: boolean
+}
+
+/** Transaction control a driver provides; the pool decides when to call each. */
+export interface TransactionControl<C> {
+  begin(connection: C, mode: TransactionMode): MaybePromise<void>
+  commit(connection: C): MaybePromise<void>
+  rollback(connection: C): MaybePromise<void>
+  savepoint(connection: C, name: string): MaybePromise<void>
+  releaseSavepoint(connection: C, name: string): MaybePromise<void>
+  rollbackToSavepoint(connection: C, name: string): MaybePromise<void>
+  /** Whether a transaction is open on the connection right now. */
+  isActive(connection: C): boolean
+}
+
+/** Which lane a connection serves. There is exactly one writer. */
+export type Role = 'writer' | 'reader'
+
+/**
+ * How a transaction takes its locks. `immediate` (the default) takes the write lock at BEGIN, so
+ * a transaction that writes cannot fail later because another connection wrote first.
+ */
+export type TransactionMode = 'deferred' | 'immediate' | 'exclusive'
+
+/** Why the pool runs driver maintenance now. */
+export type MaintenanceReason = 'idle' | 'interval' | 'close'
+
+/** A value or a promise of it: sync drivers return values, async drivers promises. */
+export type MaybePromise<T> = T | Promise<T>

@@ -1,0 +1,32 @@
+/**
+ * `@litepool/pool-core`: a driver-agnostic async connection pool with one writer lane and many
+ * readers, nested transactions, health checks, recycling, leak detection and graceful shutdown.
+ * It knows nothing about SQL; drivers such as `@litepool/driver-better-sqlite3` supply that.
+ *
+ * @packageDocumentation
+ */
+export type { PoolOptions, ResolvedOptions } from './config.js'
+export type { Driver, DriverCapabilities, MaintenanceReason, MaybePromise, Role, TransactionControl, TransactionMode } from './driver.js'
+export type { CloseReason, EntryState } from './entry.js'
+export {
+  AcquireAbortedError,
+  AcquireTimeoutError,
+  type ConfigIssue,
+  ConfigError,
+  ConnectionHealthError,
+  ConnectionReleasedError,
+  DatabaseError,
+  type DatabaseErrorKind,
+  isBusyError,
+  LockTimeoutError,
+  PoolClosedError,
+  PoolError,
+  TransactionError,
+} from './errors.js'
+export { CHANNELS, type ChannelName } from './events.js'
+export type { Lease } from './lease.js'
+export { consoleLogger, type Logger, silentLogger } from './logger.js'
+export { PoolManager, type PoolManagerOptions } from './manager.js'
+export type { HistogramSnapshot, PoolMetrics } from './metrics.js'
+export { type AcquireOptions, type CallOptions, type CloseOptions, createPool, Pool, type TransactionOptions } from './pool.js'
+export { describeStatus, type HolderStatus, type LaneStatus, type PoolState, type PoolStatus, type Purpose } from './status.js'

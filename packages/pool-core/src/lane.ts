@@ -1,0 +1,482 @@
+import type { ResolvedOptions } from './config.js'
+import type { Role } from './driver.js'
+import { type CloseReason, Entry, transition } from './entry.js'
+import { AcquireAbortedError, AcquireTimeoutError, ConnectionHealthError, PoolClosedError } from './errors.js'
+import { channels } from './events.js'
+import { captureBorrowStack, endLeakWatch, watchForLeak } from './leak.js'
+import type { MetricsRecorder } from './metrics.js'
+import { describeStatus, type LaneStatus, type PoolStatus, type Purpose } from './status.js'
+import { WaiterQueue, type Waiter } from './waiters.js'
+
+/** What a lane needs from its pool. */
+export interface LaneContext<C> {
+  readonly options: ResolvedOptions<C>
+  readonly metrics: MetricsRecorder
+  /** The pool's status, for timeout errors. */
+  status(): PoolStatus
+}
+
+const now = (): number => performance.now()
+
+/** Longest pause between attempts to open a connection after consecutive failures. */
+const MAX_CONNECT_BACKOFF_MS = 5_000
+
+/**
+ * A bounded set of connections of one role with FIFO waiters. The pool has two: the writer lane
+ * (max 1) and the reader lane. Idle connections are a stack (the warmest is reused first; the
+ * coldest sit at the bottom where the idle timeout finds them).
+ */
+export class Lane<C> {
+  readonly #all = new Set<Entry<C>>()
+  readonly #idle: Entry<C>[] = []
+  readonly #waiters = new WaiterQueue<Entry<C>>()
+  readonly #ctx: LaneContext<C>
+  #opening = 0
+  #closing = false
+  #consecutiveFailures = 0
+  #nextOpenAt = 0
+  #lastConnectError: unknown
+  #retryTimer: NodeJS.Timeout | undefined
+  #drained: (() => void) | undefined
+  #openedTotal = 0
+  #closedTotal = 0
+
+  constructor(
+    readonly role: Role,
+    readonly min: number,
+    readonly max: number,
+    ctx: LaneContext<C>,
+  ) {
+    this.#ctx = ctx
+  }
+
+  /** The last error from opening a connection, cleared by the next success. */
+  get lastConnectError(): unknown {
+    return this.#lastConnectError
+  }
+
+  /** Callers waiting right now. */
+  get waiting(): number {
+    return this.#waiters.size
+  }
+
+  /** Connections handed out and not yet released. */
+  get inUse(): number {
+    let n = 0
+    for (const e of this.#all) if (e.state === 'in-use') n++
+    return n
+  }
+
+  /** The entry in use, when this lane has exactly one (the writer). */
+  holder(): Entry<C> | undefined {
+    for (const e of this.#all) if (e.state === 'in-use') return e
+    return undefined
+  }
+
+  /**
+   * Hands out a connection now if one is idle, fresh (used within `validateAfterIdleMs`) and
+   * nobody is queued ahead; otherwise `undefined`. The hot path of `read` and `write`.
+   */
+  tryTake(purpose: Purpose, stack?: string): Entry<C> | undefined {
+    if (this.#waiters.size > 0 || this.#closing) return undefined
+    const entry = this.#idle[this.#idle.length - 1]
+    if (entry === undefined) return undefined
+    const t = now()
+    if (t - entry.lastUsedAt > this.#ctx.options.validateAfterIdleMs || t >= entry.retireAt) return undefined
+    this.#idle.pop()
+    transition(entry, 'in-use')
+    this.#borrow(entry, purpose, t, t, stack)
+    return entry
+  }
+
+  /** Waits (FIFO) for a connection, up to `timeoutMs` or until `signal` aborts. */
+  acquire(purpose: Purpose, timeoutMs: number, signal?: AbortSignal, stack?: string): Promise<Entry<C>> {
+    if (this.#closing) return Promise.reject(new PoolClosedError(`the pool for ${this.#ctx.options.driver.target} is closed`))
+    if (signal?.aborted) {
+      return Promise.reject(new AcquireAbortedError(`acquiring a ${this.role} connection was aborted`, { cause: signal.reason }))
+    }
+    const fast = this.tryTake(purpose, stack)
+    if (fast) return Promise.resolve(fast)
+    return new Promise<Entry<C>>((resolve, reject) => {
+      const waiter: Waiter<Entry<C>> = { resolve, reject, purpose, stack, enqueuedAt: now(), timer: undefined, signal, onAbort: undefined }
+      waiter.timer = setTimeout(() => this.#expire(waiter, timeoutMs), timeoutMs)
+      waiter.timer.unref()
+      if (signal) {
+        waiter.onAbort = () => {
+          if (this.#waiters.remove(waiter)) {
+            waiter.reject(new AcquireAbortedError(`acquiring a ${this.role} connection was aborted`, { cause: signal.reason }))
+          }
+        }
+        signal.addEventListener('abort', waiter.onAbort, { once: true })
+      }
+      this.#waiters.push(waiter)
+      this.#dispatch()
+    })
+  }
+
+  /**
+   * Takes back a borrowed connection: hands it to the next waiter, parks it idle, or closes it
+   * when it must retire. A second release of the same borrow is a warned no-op.
+   */
+  release(entry: Entry<C>): void {
+    if (entry.state !== 'in-use') {
+      if (entry.retireReason !== 'forced') {
+        this.#ctx.options.logger.warn(
+          { event: 'double-release', pool: this.#ctx.options.name, connection: entry.id, state: entry.state },
+          `connection #${entry.id} was released twice; the second release was ignored`,
+        )
+      }
+      return
+    }
+    const t = now()
+    this.#settleBorrow(entry, t)
+    if (this.#closing) {
+      // Parked, not closed: the pool still runs its final maintenance on the writer.
+      transition(entry, 'idle')
+      this.#idle.push(entry)
+      this.#checkDrained()
+      return
+    }
+    if (entry.retireReason !== undefined || t >= entry.retireAt) {
+      this.#destroy(entry, entry.retireReason ?? 'max-lifetime')
+      this.#dispatch()
+      return
+    }
+    const waiter = this.#waiters.shift()
+    if (waiter) {
+      this.#give(entry, waiter, t)
+      return
+    }
+    transition(entry, 'idle')
+    this.#idle.push(entry)
+  }
+
+  /** Closes a borrowed or idle connection that must not be reused (broken, reset failed). */
+  discard(entry: Entry<C>, reason: CloseReason): void {
+    if (entry.state === 'in-use') this.#settleBorrow(entry, now())
+    this.#destroy(entry, reason)
+    if (this.#closing) this.#checkDrained()
+    else this.#dispatch()
+  }
+
+  /**
+   * Periodic upkeep (called by the housekeeper): retire idle connections past max lifetime,
+   * close those idle past the idle timeout while above `min`, ping those idle longer than the
+   * health-check interval, and open connections up to `min`.
+   */
+  housekeep(): void {
+    if (this.#closing) return
+    const { idleTimeoutMs, healthCheckIntervalMs } = this.#ctx.options
+    const t = now()
+    for (const entry of [...this.#idle]) {
+      const idleFor = t - entry.lastUsedAt
+      if (t >= entry.retireAt) this.#destroy(entry, 'max-lifetime')
+      else if (idleTimeoutMs > 0 && idleFor >= idleTimeoutMs && this.#all.size > this.min) {
+        this.#destroy(entry, 'idle-timeout')
+      } else if (healthCheckIntervalMs > 0 && idleFor >= healthCheckIntervalMs) {
+        this.#idle.splice(this.#idle.indexOf(entry), 1)
+        this.#check(entry)
+      }
+    }
+    if (t >= this.#nextOpenAt) {
+      while (this.#all.size + this.#opening < this.min) this.#open()
+    }
+    this.#dispatch()
+  }
+
+  /** Opens connections up to `min` now and resolves when they are open (`pool.ready()`). */
+  async fill(): Promise<void> {
+    const wanted = Math.max(this.min, 1) - this.#all.size - this.#opening
+    if (wanted <= 0) return
+    // Borrow and return them: they come back through release(), so waiters that arrived meanwhile are served.
+    const entries = await Promise.all(
+      Array.from({ length: wanted }, () => this.acquire('maintenance', this.#ctx.options.acquireTimeoutMs)),
+    )
+    for (const e of entries) this.release(e)
+  }
+
+  /**
+   * Stops taking work: rejects every waiter, then resolves when all borrowed connections are
+   * back or `deadline` (performance.now clock) has passed. Connections stay open until
+   * {@link destroyAll}, so the pool can run final maintenance first.
+   */
+  async close(deadline: number): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true
+      clearTimeout(this.#retryTimer)
+      for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+        w.reject(new PoolClosedError(`the pool for ${this.#ctx.options.driver.target} was closed while waiting for a ${this.role} connection`))
+      }
+    }
+    if (this.#busyCount() === 0) return
+    let timer: NodeJS.Timeout | undefined
+    await new Promise<void>((resolve) => {
+      this.#drained = resolve
+      timer = setTimeout(resolve, Math.max(0, deadline - now()))
+      timer.unref()
+    })
+    clearTimeout(timer)
+    this.#drained = undefined
+  }
+
+  /**
+   * Closes every connection. Those still borrowed (the close deadline passed) are closed under
+   * their holders, whose work then fails; returns how many that were.
+   */
+  destroyAll(): number {
+    let forced = 0
+    for (const entry of [...this.#all]) {
+      if (entry.state === 'in-use') {
+        entry.retireReason = 'forced'
+        this.#settleBorrow(entry, now())
+        this.#destroy(entry, 'forced')
+        forced++
+      } else {
+        this.#destroy(entry, 'pool-closed')
+      }
+    }
+    return forced
+  }
+
+  /** Takes the idle connection for a pool-internal job (maintenance, final checkpoint), if any. */
+  takeIdleForMaintenance(): Entry<C> | undefined {
+    if (this.#waiters.size > 0) return undefined
+    const entry = this.#idle.pop()
+    if (entry === undefined) return undefined
+    transition(entry, 'in-use')
+    this.#borrow(entry, 'maintenance', now(), now(), undefined)
+    return entry
+  }
+
+  status(): LaneStatus & { readonly openedTotal: number; readonly closedTotal: number } {
+    const inUse = this.inUse
+    return {
+      open: this.#all.size,
+      idle: this.#idle.length,
+      inUse,
+      opening: this.#opening,
+      waiting: this.#waiters.size,
+      min: this.min,
+      max: this.max,
+      openedTotal: this.#openedTotal,
+      closedTotal: this.#closedTotal,
+    }
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  #busyCount(): number {
+    let n = this.#opening
+    for (const e of this.#all) if (e.state === 'in-use' || e.state === 'checking') n++
+    return n
+  }
+
+  #checkDrained(): void {
+    if (this.#drained && this.#busyCount() === 0) this.#drained()
+  }
+
+  /** Matches idle connections to waiters, validating stale ones, then opens more if needed. */
+  #dispatch(): void {
+    while (this.#waiters.size > 0 && this.#idle.length > 0) {
+      const entry = this.#idle.pop() as Entry<C>
+      const t = now()
+      if (t >= entry.retireAt) {
+        this.#destroy(entry, 'max-lifetime')
+        continue
+      }
+      if (t - entry.lastUsedAt > this.#ctx.options.validateAfterIdleMs) {
+        this.#check(entry)
+        continue
+      }
+      transition(entry, 'in-use')
+      this.#give(entry, this.#waiters.shift() as Waiter<Entry<C>>, t)
+    }
+    if (this.#closing || this.#retryTimer !== undefined) return
+    let wanted = this.#waiters.size - this.#opening
+    let room = this.max - this.#all.size - this.#opening
+    while (wanted > 0 && room > 0) {
+      this.#open()
+      wanted--
+      room--
+    }
+  }
+
+  /** Pings an idle connection (off the idle list); good ones go back idle, bad ones are closed. */
+  #check(entry: Entry<C>): void {
+    transition(entry, 'checking')
+    const done = (error: unknown): void => {
+      if (error === undefined) {
+        entry.lastUsedAt = now()
+        transition(entry, 'idle')
+        this.#idle.push(entry)
+      } else {
+        this.#publishHealthFailure(entry, error)
+        this.#destroy(entry, 'health-failed')
+      }
+      if (this.#closing) this.#checkDrained()
+      else this.#dispatch()
+    }
+    let result: unknown
+    try {
+      result = this.#ctx.options.driver.ping(entry.connection)
+    } catch (error) {
+      done(error ?? 'ping failed')
+      return
+    }
+    if (result instanceof Promise) result.then(() => done(undefined), (error: unknown) => done(error ?? 'ping failed'))
+    else done(undefined)
+  }
+
+  #publishHealthFailure(entry: Entry<C>, error: unknown): void {
+    const { name, logger } = this.#ctx.options
+    logger.warn(
+      { event: 'health-failed', pool: name, connection: entry.id, role: this.role, error },
+      `connection #${entry.id} (${this.role}) failed its health check and was closed`,
+    )
+    if (channels.healthFailure.hasSubscribers) channels.healthFailure.publish({ pool: name, role: this.role, error })
+  }
+
+  #open(): void {
+    this.#opening++
+    const { driver, maxLifetimeMs, name, logger } = this.#ctx.options
+    const started = now()
+    Promise.resolve()
+      .then(() => driver.open(this.role))
+      .then(
+        (connection) => {
+          this.#opening--
+          this.#openedTotal++
+          this.#consecutiveFailures = 0
+          this.#nextOpenAt = 0
+          this.#lastConnectError = undefined
+          const t = now()
+          const entry = new Entry(connection, this.role, t, maxLifetimeMs)
+          this.#all.add(entry)
+          this.#ctx.metrics.createTime.recordMs(t - started)
+          if (channels.connect.hasSubscribers) channels.connect.publish({ pool: name, role: this.role, createMs: t - started })
+          if (this.#closing) {
+            this.#destroy(entry, 'pool-closed')
+            this.#checkDrained()
+            return
+          }
+          const waiter = this.#waiters.shift()
+          if (waiter) this.#give(entry, waiter, t)
+          else {
+            transition(entry, 'idle')
+            this.#idle.push(entry)
+          }
+          this.#dispatch()
+        },
+        (error: unknown) => {
+          this.#opening--
+          this.#consecutiveFailures++
+          this.#lastConnectError = error
+          const backoff = Math.min(MAX_CONNECT_BACKOFF_MS, 10 * 2 ** this.#consecutiveFailures)
+          this.#nextOpenAt = now() + backoff
+          logger.warn(
+            { event: 'connect-failed', pool: name, role: this.role, attempt: this.#consecutiveFailures, error },
+            `could not open a ${this.role} connection to ${driver.target} (attempt ${this.#consecutiveFailures})`,
+          )
+          if (channels.connectError.hasSubscribers) channels.connectError.publish({ pool: name, role: this.role, error })
+          if (this.#closing) {
+            this.#checkDrained()
+            return
+          }
+          if (this.#all.size === 0 && this.#opening === 0) {
+            // Nothing else can serve the waiters: fail them now with the cause instead of letting
+            // them hang until their timeout while we retry in a loop.
+            const message = `could not open a ${this.role} connection to ${driver.target}: ${errorMessage(error)}`
+            for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+              w.reject(new ConnectionHealthError(message, { cause: error }))
+            }
+            return
+          }
+          // Other connections exist and may serve the waiters; try opening again after a pause.
+          this.#retryTimer = setTimeout(() => {
+            this.#retryTimer = undefined
+            this.#dispatch()
+          }, backoff)
+          this.#retryTimer.unref()
+        },
+      )
+  }
+
+  #give(entry: Entry<C>, waiter: Waiter<Entry<C>>, t: number): void {
+    this.#borrow(entry, waiter.purpose, t, waiter.enqueuedAt, waiter.stack)
+    waiter.resolve(entry)
+  }
+
+  #borrow(entry: Entry<C>, purpose: Purpose, t: number, requestedAt: number, stack: string | undefined): void {
+    entry.borrowedAt = t
+    entry.purpose = purpose
+    const { leakDetectionMs, name, logger } = this.#ctx.options
+    this.#ctx.metrics.waitTime.recordMs(t - requestedAt)
+    if (leakDetectionMs > 0) {
+      entry.borrowStack = stack ?? captureBorrowStack()
+      watchForLeak(entry, leakDetectionMs, name, logger)
+    }
+    if (channels.acquire.hasSubscribers) {
+      channels.acquire.publish({ pool: name, role: this.role, purpose, connection: entry.id, waitMs: t - requestedAt })
+    }
+  }
+
+  #settleBorrow(entry: Entry<C>, t: number): void {
+    const held = t - entry.borrowedAt
+    const { name, logger, slowThresholdMs } = this.#ctx.options
+    entry.lastUsedAt = t
+    this.#ctx.metrics.useTime.recordMs(held)
+    if (entry.leakTimer !== undefined) endLeakWatch(entry, held, name, logger)
+    if (channels.release.hasSubscribers) {
+      channels.release.publish({ pool: name, role: this.role, purpose: entry.purpose, connection: entry.id, useMs: held })
+    }
+    if (slowThresholdMs > 0 && held > slowThresholdMs && channels.slow.hasSubscribers) {
+      channels.slow.publish({ pool: name, role: this.role, purpose: entry.purpose, connection: entry.id, useMs: held })
+    }
+  }
+
+  #expire(waiter: Waiter<Entry<C>>, timeoutMs: number): void {
+    if (!this.#waiters.remove(waiter)) return
+    const { name, driver } = this.#ctx.options
+    this.#ctx.metrics.timeouts++
+    const status = this.#ctx.status()
+    if (channels.timeout.hasSubscribers) channels.timeout.publish({ pool: name, role: this.role, waitMs: timeoutMs, status })
+    const cause = this.#lastConnectError
+    waiter.reject(
+      new AcquireTimeoutError(
+        `timed out after ${timeoutMs} ms waiting for a ${this.role} connection to ${driver.target} (${describeStatus(status)})` +
+          (cause === undefined ? '' : `; last connect failure: ${errorMessage(cause)}`),
+        cause === undefined ? { status } : { status, cause },
+      ),
+    )
+  }
+
+  #destroy(entry: Entry<C>, reason: CloseReason): void {
+    if (entry.state === 'closing' || entry.state === 'closed') return
+    const idleAt = this.#idle.indexOf(entry)
+    if (idleAt >= 0) this.#idle.splice(idleAt, 1)
+    transition(entry, 'closing')
+    this.#all.delete(entry)
+    if (entry.leakTimer !== undefined) clearTimeout(entry.leakTimer)
+    const { driver, name, logger } = this.#ctx.options
+    if (channels.evict.hasSubscribers) channels.evict.publish({ pool: name, role: this.role, connection: entry.id, reason })
+    logger.debug?.({ event: 'evict', pool: name, connection: entry.id, role: this.role, reason }, `closing connection #${entry.id}: ${reason}`)
+    const closed = (error?: unknown): void => {
+      transition(entry, 'closed')
+      this.#closedTotal++
+      if (error !== undefined) {
+        logger.error({ event: 'close-failed', pool: name, connection: entry.id, error }, `closing connection #${entry.id} failed`)
+      }
+    }
+    try {
+      const result = driver.close(entry.connection)
+      if (result instanceof Promise) result.then(() => closed(), (error: unknown) => closed(error ?? 'close failed'))
+      else closed()
+    } catch (error) {
+      closed(error ?? 'close failed')
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,72 @@
+import type { Role } from './driver.js'
+
+/** The pool's lifecycle state. */
+export type PoolState = 'open' | 'closing' | 'closed'
+
+/** What a connection is being used for, recorded when it is borrowed. */
+export type Purpose = 'read' | 'write' | 'transaction' | 'acquire' | 'maintenance'
+
+/** A snapshot of one lane of connections. */
+export interface LaneStatus {
+  /** Open connections (idle + in use). */
+  readonly open: number
+  readonly idle: number
+  readonly inUse: number
+  /** Connections being opened right now. */
+  readonly opening: number
+  /** Callers waiting for a connection of this lane. */
+  readonly waiting: number
+  readonly min: number
+  readonly max: number
+}
+
+/** Who holds a connection, for how long and, with leak detection on, from where. */
+export interface HolderStatus {
+  readonly role: Role
+  readonly purpose: Purpose
+  /** Milliseconds since the connection was borrowed. */
+  readonly heldForMs: number
+  /** The borrower's stack; recorded only when `leakDetectionMs` is set. */
+  readonly stack?: string
+}
+
+/**
+ * A snapshot of the pool, returned by `pool.status()` and carried by `AcquireTimeoutError`.
+ *
+ * @example
+ * ```ts
+ * const { readers, writer, waiting } = pool.status()
+ * console.log(`${readers.inUse}/${readers.max} readers busy, ${writer.queued} writes queued, ${waiting} waiting`)
+ * ```
+ */
+export interface PoolStatus {
+  readonly state: PoolState
+  /** True once `close()` has finished. */
+  readonly closed: boolean
+  /** What the driver connects to (the database file). */
+  readonly target: string
+  readonly readers: LaneStatus
+  readonly writer: {
+    readonly open: boolean
+    readonly inUse: boolean
+    /** Callers waiting for the writer lane. */
+    readonly queued: number
+    /** The current holder of the writer, when it is held. */
+    readonly holder: HolderStatus | undefined
+  }
+  /** Every caller waiting for any connection. */
+  readonly waiting: number
+  /** The last failure to open a connection, if the most recent attempt failed. */
+  readonly lastConnectError: string | undefined
+}
+
+/** One line for error messages: "writer held 1234 ms by transaction, 3 queued; readers 4/4 in use, 2 waiting". */
+export function describeStatus(status: PoolStatus): string {
+  const w = status.writer
+  const writer = w.holder
+    ? `writer held ${Math.round(w.holder.heldForMs)} ms by ${w.holder.purpose}, ${w.queued} queued`
+    : `writer ${w.open ? 'idle' : 'not open'}, ${w.queued} queued`
+  const r = status.readers
+  const readers = `readers ${r.inUse} in use, ${r.idle} idle, ${r.opening} opening (max ${r.max}), ${r.waiting} waiting`
+  return `${writer}; ${readers}; ${status.waiting} waiting in total`
+}

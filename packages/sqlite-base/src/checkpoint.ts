@@ -1,0 +1,92 @@
+import { statSync } from 'node:fs'
+import type { MaintenanceReason } from '@litepool/pool-core'
+import type { SqliteConnection } from './connection.js'
+import type { ResolvedSqliteOptions } from './options.js'
+import { CHECKPOINT_SQL, type CheckpointMode } from './sql.js'
+
+/** What one WAL checkpoint did (SQLite's `wal_checkpoint` row plus the policy's inputs). */
+export interface CheckpointResult {
+  readonly reason: MaintenanceReason
+  readonly mode: CheckpointMode
+  /** Size of the `-wal` file before the checkpoint. */
+  readonly walBytesBefore: number
+  /** 1 when the checkpoint could not finish (readers or another writer in the way). */
+  readonly busy: number
+  /** Frames in the WAL. */
+  readonly log: number
+  /** Frames copied back into the database. */
+  readonly checkpointed: number
+}
+
+/**
+ * The checkpoint policy: `TRUNCATE` when closing or when the WAL is above `truncateAtBytes`,
+ * `RESTART` above `restartAtBytes`, `PASSIVE` otherwise; nothing when the WAL is empty.
+ * RESTART and TRUNCATE wait for readers only for `busy_timeout`, so when readers do not allow
+ * it they report `busy` and act as a PASSIVE checkpoint; the next `maintain` tries again.
+ *
+ * @example
+ * ```ts
+ * chooseCheckpointMode('idle', 20 * 1024 * 1024, { restartAtBytes: 16 << 20, truncateAtBytes: 64 << 20 }) // 'RESTART'
+ * ```
+ */
+export function chooseCheckpointMode(
+  reason: MaintenanceReason,
+  walBytes: number,
+  thresholds: ResolvedSqliteOptions['checkpoint'],
+): CheckpointMode | undefined {
+  if (reason === 'close') return 'TRUNCATE'
+  if (walBytes === 0) return undefined
+  if (thresholds.truncateAtBytes > 0 && walBytes >= thresholds.truncateAtBytes) return 'TRUNCATE'
+  if (thresholds.restartAtBytes > 0 && walBytes >= thresholds.restartAtBytes) return 'RESTART'
+  return 'PASSIVE'
+}
+
+/**
+ * Size of the database's `-wal` file in bytes (0 when it does not exist).
+ *
+ * @example
+ * ```ts
+ * walSize('/data/app.db') // 4_120_032
+ * ```
+ */
+export function walSize(filename: string): number {
+  try {
+    return statSync(`${filename}-wal`).size
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Runs the checkpoint policy on the writer (what the driver's `maintain` does). Skips in-memory
+ * and read-only databases, readers, and a connection inside a transaction.
+ *
+ * @example
+ * ```ts
+ * const result = runCheckpoint(writer, 'interval', options)
+ * ```
+ */
+export function runCheckpoint(
+  connection: SqliteConnection,
+  reason: MaintenanceReason,
+  options: ResolvedSqliteOptions,
+): CheckpointResult | undefined {
+  if (options.memory || options.readonly || connection.role !== 'writer') return undefined
+  if (connection.inTransaction) return undefined
+  const walBytesBefore = walSize(options.filename)
+  const mode = chooseCheckpointMode(reason, walBytesBefore, options.checkpoint)
+  if (mode === undefined) return undefined
+  const row = connection.getControl<{ busy: number; log: number; checkpointed: number }>(
+    CHECKPOINT_SQL[mode],
+  )
+  const result: CheckpointResult = {
+    reason,
+    mode,
+    walBytesBefore,
+    busy: Number(row?.busy ?? 0),
+    log: Number(row?.log ?? 0),
+    checkpointed: Number(row?.checkpointed ?? 0),
+  }
+  connection.lastCheckpoint = result
+  return result
+}

@@ -1,0 +1,112 @@
+import type { NativeStatement, RunResult, SqliteParams } from './adapter.js'
+import { classifySqliteError } from './errors.js'
+
+/** The row type used when a call does not name one. */
+export type DefaultRow = Record<string, unknown>
+
+/** What a statement needs from the connection that owns it (open iterators are tracked there). */
+export interface StatementOwner {
+  readonly iterators: Set<Generator<unknown, void, undefined>>
+}
+
+/**
+ * A prepared statement from a connection's statement cache. Every method takes parameters as one
+ * positional array or one named object and throws a classified `DatabaseError`.
+ *
+ * @example
+ * ```ts
+ * const byId = connection.prepare<{ id: number; name: string }>('select * from users where id = ?')
+ * const ada = byId.get([1])
+ * ```
+ */
+export class SqliteStatement<Row = DefaultRow> {
+  /** The SQL text this statement was prepared from. */
+  readonly sql: string
+  /** The driver's statement behind this one (escape hatch; shape depends on the driver). */
+  readonly native: NativeStatement
+  private readonly owner: StatementOwner
+
+  /** @internal Created by `SqliteConnection`; use `connection.prepare(sql)`. */
+  constructor(native: NativeStatement, sql: string, owner: StatementOwner) {
+    this.native = native
+    this.sql = sql
+    this.owner = owner
+  }
+
+  /** Runs the statement; returns rows changed and the last inserted rowid. */
+  run(params?: SqliteParams): RunResult {
+    try {
+      return this.native.run(params)
+    } catch (error) {
+      throw classifySqliteError(error, this.sql)
+    }
+  }
+
+  /** The first row, or `undefined` when there is none. */
+  get(params?: SqliteParams): Row | undefined {
+    try {
+      return this.native.get(params) as Row | undefined
+    } catch (error) {
+      throw classifySqliteError(error, this.sql)
+    }
+  }
+
+  /** Every row. */
+  all(params?: SqliteParams): Row[] {
+    try {
+      return this.native.all(params) as Row[]
+    } catch (error) {
+      throw classifySqliteError(error, this.sql)
+    }
+  }
+
+  /**
+   * Rows one at a time. Leaving the loop early (`break`, `return`, a throw) resets the statement,
+   * which ends its read snapshot; a connection that is reset or closed ends open iterations too.
+   */
+  iterate(params?: SqliteParams): Generator<Row, void, undefined> {
+    const holder: { self?: Generator<Row, void, undefined> } = {}
+    const generator = iterateRows<Row>(this, params, holder)
+    holder.self = generator
+    return generator
+  }
+
+  /** @internal */
+  openIterator(params: SqliteParams | undefined): Iterator<unknown> {
+    try {
+      return this.native.iterate(params)
+    } catch (error) {
+      throw classifySqliteError(error, this.sql)
+    }
+  }
+
+  /** @internal */
+  get iterators(): Set<Generator<unknown, void, undefined>> {
+    return this.owner.iterators
+  }
+}
+
+function* iterateRows<Row>(
+  statement: SqliteStatement<Row>,
+  params: SqliteParams | undefined,
+  holder: { self?: Generator<Row, void, undefined> },
+): Generator<Row, void, undefined> {
+  const iterator = statement.openIterator(params)
+  const self = holder.self as Generator<unknown, void, undefined>
+  statement.iterators.add(self)
+  try {
+    for (;;) {
+      let step: IteratorResult<unknown>
+      try {
+        step = iterator.next()
+      } catch (error) {
+        throw classifySqliteError(error, statement.sql)
+      }
+      if (step.done === true) return
+      yield step.value as Row
+    }
+  } finally {
+    statement.iterators.delete(self)
+    iterator.return?.()
+  }
+}

@@ -1,0 +1,37 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const repo = fileURLToPath(new URL('.', import.meta.url))
+
+// One vitest project per workspace package, named by its folder (`--project pool-core`).
+// Tests import sibling packages by name, so they run against each package's built `dist/`.
+// LITEPOOL_PROJECTS (comma separated) limits the run, e.g. the Node 24 leg of CI.
+const only = process.env.LITEPOOL_PROJECTS?.split(',')
+const projects = ['packages', 'apps'].flatMap((dir) =>
+  readdirSync(`${repo}${dir}`)
+    .filter((name) => existsSync(`${repo}${dir}/${name}/package.json`))
+    .filter((name) => !only || only.includes(name))
+    .map((name) => ({
+      test: {
+        name,
+        root: `${repo}${dir}/${name}`,
+        include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+        testTimeout: 30_000,
+        hookTimeout: 30_000,
+      },
+    })),
+)
+
+export default defineConfig({
+  test: {
+    projects,
+    passWithNoTests: false,
+    coverage: {
+      provider: 'v8',
+      include: ['packages/*/src/**/*.ts'],
+      exclude: ['**/*.test.ts', '**/*.bench.ts', '**/test-utils/**'],
+      reporter: ['text-summary', 'text', 'json-summary'],
+    },
+  },
+})
