@@ -1,5 +1,5 @@
 import type { Driver } from './driver.js'
-import { type ConfigIssue, ConfigError } from './errors.js'
+import { ConfigError, type ConfigIssue } from './errors.js'
 import type { Logger } from './logger.js'
 import { consoleLogger } from './logger.js'
 
@@ -73,7 +73,13 @@ const DURATIONS = [
   ['closeTimeoutMs', 10_000, 0],
 ] as const
 
-const KNOWN = new Set<string>(['driver', 'name', 'readers', 'logger', ...DURATIONS.map((d) => d[0])])
+const KNOWN = new Set<string>([
+  'driver',
+  'name',
+  'readers',
+  'logger',
+  ...DURATIONS.map((d) => d[0]),
+])
 
 /**
  * Validates `options` and fills in defaults. Throws one {@link ConfigError} listing every
@@ -85,11 +91,17 @@ export function resolveOptions<C>(options: PoolOptions<C>): ResolvedOptions<C> {
     issues.push({ path, expected, received: describe(value) })
 
   if (typeof options !== 'object' || options === null) {
-    throw new ConfigError('pool options', [{ path: '(root)', expected: 'an options object', received: describe(options) }])
+    throw new ConfigError('pool options', [
+      { path: '(root)', expected: 'an options object', received: describe(options) },
+    ])
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) {
-      issues.push({ path: key, expected: `no such option (known: ${[...KNOWN].join(', ')})`, received: describe(options[key as keyof PoolOptions<C>]) })
+      issues.push({
+        path: key,
+        expected: `no such option (known: ${[...KNOWN].join(', ')})`,
+        received: describe(options[key as keyof PoolOptions<C>]),
+      })
     }
   }
   const driver = options.driver as Partial<Driver<C>> | undefined
@@ -103,7 +115,8 @@ export function resolveOptions<C>(options: PoolOptions<C>): ResolvedOptions<C> {
   const durations: Record<string, number> = {}
   for (const [key, fallback, least] of DURATIONS) {
     const value = options[key] ?? fallback
-    if (!isInteger(value) || value < least) bad(key, `an integer number of milliseconds >= ${least}`, value)
+    if (!isInteger(value) || value < least)
+      bad(key, `an integer number of milliseconds >= ${least}`, value)
     durations[key] = value
   }
 
@@ -113,15 +126,32 @@ export function resolveOptions<C>(options: PoolOptions<C>): ResolvedOptions<C> {
   if (typeof readers !== 'object' || readers === null) {
     bad('readers', 'an object { min, max }', readers)
   } else {
-    max = readers.max ?? Math.max(4, readers.min ?? 0)
+    for (const key of Object.keys(readers)) {
+      if (key !== 'min' && key !== 'max') {
+        bad(
+          `readers.${key}`,
+          'no such option (known: min, max)',
+          readers[key as keyof typeof readers],
+        )
+      }
+    }
+    // A bad `min` must not make the default `max` invalid too: report each field for itself.
+    const minValid = readers.min === undefined || (isInteger(readers.min) && readers.min >= 0)
+    max = readers.max ?? Math.max(4, minValid ? (readers.min ?? 0) : 0)
     min = readers.min ?? Math.min(1, max)
     if (!isInteger(max) || max < 1) bad('readers.max', 'an integer >= 1', readers.max)
-    if (!isInteger(min) || min < 0) bad('readers.min', 'an integer >= 0', readers.min)
-    else if (isInteger(max) && min > max) bad('readers.min', `an integer <= readers.max (${max})`, min)
+    if (!minValid) bad('readers.min', 'an integer >= 0', readers.min)
+    else if (isInteger(max) && min > max)
+      bad('readers.min', `an integer <= readers.max (${max})`, min)
   }
 
   const logger = options.logger ?? consoleLogger
-  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+  if (
+    typeof logger !== 'object' ||
+    logger === null ||
+    typeof logger.warn !== 'function' ||
+    typeof logger.error !== 'function'
+  ) {
     bad('logger', 'an object with warn() and error() (pino-compatible)', logger)
   }
 
@@ -144,7 +174,8 @@ function isInteger(value: unknown): value is number {
 export function describe(value: unknown): string {
   if (value === undefined) return 'undefined'
   if (value === null) return 'null'
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
     return `${typeof value} ${String(value)}`
   }

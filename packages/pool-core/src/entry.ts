@@ -39,7 +39,10 @@ export class Entry<C> {
   readonly createdAt: number
   /** When this connection should be retired (creation + maxLifetime − jitter); Infinity = never. */
   readonly retireAt: number
+  /** When the connection was last returned by a borrower (the idle timeout counts from here). */
   lastUsedAt: number
+  /** When the connection last passed a ping (validation before hand-out, keepalive). */
+  lastCheckedAt = 0
   borrowedAt = 0
   purpose: Purpose = 'acquire'
   /** Set when the connection must not be reused (max lifetime passed while in use, broken). */
@@ -58,16 +61,27 @@ export class Entry<C> {
     this.createdAt = now
     this.lastUsedAt = now
     // Up to 2.5 % jitter (HikariCP), so connections opened together are not all retired together.
-    this.retireAt = maxLifetimeMs > 0 ? now + maxLifetimeMs * (1 - Math.random() * 0.025) : Number.POSITIVE_INFINITY
+    this.retireAt =
+      maxLifetimeMs > 0
+        ? now + maxLifetimeMs * (1 - Math.random() * 0.025)
+        : Number.POSITIVE_INFINITY
   }
 }
 
 /** Moves `entry` to `to`, or throws when the move is illegal (a pool bug, never user error). */
 export function transition(entry: Entry<unknown>, to: EntryState): void {
   if (!ALLOWED[entry.state].includes(to)) {
-    throw new PoolError(`internal: connection #${entry.id} cannot go from ${entry.state} to ${to}`, {
-      code: 'LITEPOOL_INTERNAL_STATE',
-    })
+    throw new PoolError(
+      `internal: connection #${entry.id} cannot go from ${entry.state} to ${to}`,
+      {
+        code: 'LITEPOOL_INTERNAL_STATE',
+      },
+    )
   }
   entry.state = to
+}
+
+/** When the connection was last known to work: its last use or its last successful ping. */
+export function lastSeenAlive(entry: Entry<unknown>): number {
+  return Math.max(entry.lastUsedAt, entry.lastCheckedAt)
 }

@@ -30,6 +30,7 @@ export class PoolError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false
     const brands = (value as { [BRAND]?: readonly string[] })[BRAND]
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof (a subclass too)
     return Array.isArray(brands) ? brands.includes(this.name) : false
   }
 }
@@ -38,7 +39,11 @@ const BRAND: unique symbol = Symbol.for('litepool.error.brands') as never
 
 function brandsOf(ctor: abstract new (...args: never[]) => unknown): readonly string[] {
   const names: string[] = []
-  for (let c: unknown = ctor; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+  for (
+    let c: unknown = ctor;
+    typeof c === 'function' && c !== Error;
+    c = Object.getPrototypeOf(c)
+  ) {
     names.push((c as { name: string }).name)
   }
   return names
@@ -60,10 +65,7 @@ export class AcquireTimeoutError extends PoolError {
   /** The pool's status when the wait gave up. */
   readonly status: PoolStatus
 
-  constructor(
-    message: string,
-    options: { status: PoolStatus; cause?: unknown; code?: string },
-  ) {
+  constructor(message: string, options: { status: PoolStatus; cause?: unknown; code?: string }) {
     super(message, { code: options.code ?? 'LITEPOOL_ACQUIRE_TIMEOUT', cause: options.cause })
     this.status = options.status
   }
@@ -123,9 +125,12 @@ export class ConfigError extends PoolError {
 
   constructor(subject: string, issues: readonly ConfigIssue[]) {
     const lines = issues.map((i) => `  - ${i.path}: expected ${i.expected}, received ${i.received}`)
-    super(`invalid ${subject} (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
-      code: 'LITEPOOL_CONFIG',
-    })
+    super(
+      `invalid ${subject} (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+      {
+        code: 'LITEPOOL_CONFIG',
+      },
+    )
     this.issues = issues
   }
 }

@@ -12,9 +12,9 @@ import { channel } from 'node:diagnostics_channel'
  * ```
  */
 export const CHANNELS = {
-  /** A connection was handed out. `{ pool, role, purpose, waitMs }` */
+  /** A connection was handed out. `{ pool, role, purpose, connection, waitMs }` */
   acquire: 'litepool:acquire',
-  /** A connection came back. `{ pool, role, purpose, useMs }` */
+  /** A connection came back. `{ pool, role, purpose, connection, useMs }` */
   release: 'litepool:release',
   /** A waiter gave up. `{ pool, role, waitMs, status }` */
   timeout: 'litepool:timeout',
@@ -24,9 +24,9 @@ export const CHANNELS = {
   connectError: 'litepool:connect-error',
   /** A connection failed its health check. `{ pool, role, error }` */
   healthFailure: 'litepool:health-failure',
-  /** A connection was closed. `{ pool, role, reason }` */
+  /** A connection was closed. `{ pool, role, connection, reason }` */
   evict: 'litepool:evict',
-  /** A callback held its connection longer than `slowThresholdMs`. `{ pool, role, purpose, useMs }` */
+  /** A callback held its connection longer than `slowThresholdMs`. `{ pool, role, purpose, connection, useMs }` */
   slow: 'litepool:slow',
   /** The driver's maintenance ran (SQLite: a checkpoint). `{ pool, reason, ms, error? }` */
   maintenance: 'litepool:maintenance',

@@ -6,13 +6,21 @@
  * @packageDocumentation
  */
 export type { PoolOptions, ResolvedOptions } from './config.js'
-export type { Driver, DriverCapabilities, MaintenanceReason, MaybePromise, Role, TransactionControl, TransactionMode } from './driver.js'
+export type {
+  Driver,
+  DriverCapabilities,
+  MaintenanceReason,
+  MaybePromise,
+  Role,
+  TransactionControl,
+  TransactionMode,
+} from './driver.js'
 export type { CloseReason, EntryState } from './entry.js'
 export {
   AcquireAbortedError,
   AcquireTimeoutError,
-  type ConfigIssue,
   ConfigError,
+  type ConfigIssue,
   ConnectionHealthError,
   ConnectionReleasedError,
   DatabaseError,
@@ -28,5 +36,19 @@ export type { Lease } from './lease.js'
 export { consoleLogger, type Logger, silentLogger } from './logger.js'
 export { PoolManager, type PoolManagerOptions } from './manager.js'
 export type { HistogramSnapshot, PoolMetrics } from './metrics.js'
-export { type AcquireOptions, type CallOptions, type CloseOptions, createPool, Pool, type TransactionOptions } from './pool.js'
-export { describeStatus, type HolderStatus, type LaneStatus, type PoolState, type PoolStatus, type Purpose } from './status.js'
+export {
+  type AcquireOptions,
+  type CallOptions,
+  type CloseOptions,
+  createPool,
+  Pool,
+  type TransactionOptions,
+} from './pool.js'
+export {
+  describeStatus,
+  type HolderStatus,
+  type LaneStatus,
+  type PoolState,
+  type PoolStatus,
+  type Purpose,
+} from './status.js'

@@ -1,12 +1,21 @@
 import type { ResolvedOptions } from './config.js'
 import type { Role } from './driver.js'
-import { type CloseReason, Entry, transition } from './entry.js'
-import { AcquireAbortedError, AcquireTimeoutError, ConnectionHealthError, PoolClosedError } from './errors.js'
-import { channels } from './events.js'
-import { captureBorrowStack, endLeakWatch, watchForLeak } from './leak.js'
+import { type CloseReason, Entry, lastSeenAlive, transition } from './entry.js'
+import { AcquireAbortedError, ConnectionHealthError, PoolClosedError } from './errors.js'
+import {
+  errorMessage,
+  recordBorrow,
+  recordReturn,
+  reportCloseFailure,
+  reportConnect,
+  reportConnectFailure,
+  reportEvict,
+  reportHealthFailure,
+  timeoutError,
+} from './lane-events.js'
 import type { MetricsRecorder } from './metrics.js'
-import { describeStatus, type LaneStatus, type PoolStatus, type Purpose } from './status.js'
-import { WaiterQueue, type Waiter } from './waiters.js'
+import type { LaneStatus, PoolStatus, Purpose } from './status.js'
+import { type Waiter, WaiterQueue } from './waiters.js'
 
 /** What a lane needs from its pool. */
 export interface LaneContext<C> {
@@ -40,6 +49,8 @@ export class Lane<C> {
   #drained: (() => void) | undefined
   #openedTotal = 0
   #closedTotal = 0
+  /** Asynchronous `driver.close()` calls still running. */
+  readonly #closes = new Set<Promise<void>>()
 
   constructor(
     readonly role: Role,
@@ -82,29 +93,55 @@ export class Lane<C> {
     const entry = this.#idle[this.#idle.length - 1]
     if (entry === undefined) return undefined
     const t = now()
-    if (t - entry.lastUsedAt > this.#ctx.options.validateAfterIdleMs || t >= entry.retireAt) return undefined
+    if (this.#stale(entry, t) || t >= entry.retireAt) return undefined
     this.#idle.pop()
     transition(entry, 'in-use')
-    this.#borrow(entry, purpose, t, t, stack)
+    recordBorrow(this.#ctx, entry, purpose, t, t, stack)
     return entry
   }
 
   /** Waits (FIFO) for a connection, up to `timeoutMs` or until `signal` aborts. */
-  acquire(purpose: Purpose, timeoutMs: number, signal?: AbortSignal, stack?: string): Promise<Entry<C>> {
-    if (this.#closing) return Promise.reject(new PoolClosedError(`the pool for ${this.#ctx.options.driver.target} is closed`))
+  acquire(
+    purpose: Purpose,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    stack?: string,
+  ): Promise<Entry<C>> {
+    if (this.#closing)
+      return Promise.reject(
+        new PoolClosedError(`the pool for ${this.#ctx.options.driver.target} is closed`),
+      )
     if (signal?.aborted) {
-      return Promise.reject(new AcquireAbortedError(`acquiring a ${this.role} connection was aborted`, { cause: signal.reason }))
+      return Promise.reject(
+        new AcquireAbortedError(`acquiring a ${this.role} connection was aborted`, {
+          cause: signal.reason,
+        }),
+      )
     }
     const fast = this.tryTake(purpose, stack)
     if (fast) return Promise.resolve(fast)
     return new Promise<Entry<C>>((resolve, reject) => {
-      const waiter: Waiter<Entry<C>> = { resolve, reject, purpose, stack, enqueuedAt: now(), timer: undefined, signal, onAbort: undefined }
+      const waiter: Waiter<Entry<C>> = {
+        resolve,
+        reject,
+        purpose,
+        stack,
+        enqueuedAt: now(),
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      }
+      // Not unref'd: a caller awaiting a connection is work in progress, and its timeout must
+      // fire (and reject) even when nothing else keeps the process alive.
       waiter.timer = setTimeout(() => this.#expire(waiter, timeoutMs), timeoutMs)
-      waiter.timer.unref()
       if (signal) {
         waiter.onAbort = () => {
           if (this.#waiters.remove(waiter)) {
-            waiter.reject(new AcquireAbortedError(`acquiring a ${this.role} connection was aborted`, { cause: signal.reason }))
+            waiter.reject(
+              new AcquireAbortedError(`acquiring a ${this.role} connection was aborted`, {
+                cause: signal.reason,
+              }),
+            )
           }
         }
         signal.addEventListener('abort', waiter.onAbort, { once: true })
@@ -122,14 +159,19 @@ export class Lane<C> {
     if (entry.state !== 'in-use') {
       if (entry.retireReason !== 'forced') {
         this.#ctx.options.logger.warn(
-          { event: 'double-release', pool: this.#ctx.options.name, connection: entry.id, state: entry.state },
+          {
+            event: 'double-release',
+            pool: this.#ctx.options.name,
+            connection: entry.id,
+            state: entry.state,
+          },
           `connection #${entry.id} was released twice; the second release was ignored`,
         )
       }
       return
     }
     const t = now()
-    this.#settleBorrow(entry, t)
+    recordReturn(this.#ctx, entry, t)
     if (this.#closing) {
       // Parked, not closed: the pool still runs its final maintenance on the writer.
       transition(entry, 'idle')
@@ -153,7 +195,7 @@ export class Lane<C> {
 
   /** Closes a borrowed or idle connection that must not be reused (broken, reset failed). */
   discard(entry: Entry<C>, reason: CloseReason): void {
-    if (entry.state === 'in-use') this.#settleBorrow(entry, now())
+    if (entry.state === 'in-use') recordReturn(this.#ctx, entry, now())
     this.#destroy(entry, reason)
     if (this.#closing) this.#checkDrained()
     else this.#dispatch()
@@ -169,11 +211,12 @@ export class Lane<C> {
     const { idleTimeoutMs, healthCheckIntervalMs } = this.#ctx.options
     const t = now()
     for (const entry of [...this.#idle]) {
+      // A keepalive ping is not a use: the idle timeout counts from the last borrow.
       const idleFor = t - entry.lastUsedAt
       if (t >= entry.retireAt) this.#destroy(entry, 'max-lifetime')
       else if (idleTimeoutMs > 0 && idleFor >= idleTimeoutMs && this.#all.size > this.min) {
         this.#destroy(entry, 'idle-timeout')
-      } else if (healthCheckIntervalMs > 0 && idleFor >= healthCheckIntervalMs) {
+      } else if (healthCheckIntervalMs > 0 && t - lastSeenAlive(entry) >= healthCheckIntervalMs) {
         this.#idle.splice(this.#idle.indexOf(entry), 1)
         this.#check(entry)
       }
@@ -188,9 +231,12 @@ export class Lane<C> {
   async fill(): Promise<void> {
     const wanted = Math.max(this.min, 1) - this.#all.size - this.#opening
     if (wanted <= 0) return
-    // Borrow and return them: they come back through release(), so waiters that arrived meanwhile are served.
+    // Borrow the idle ones too, so that `wanted` new ones must be opened; all come back through
+    // release(), so waiters that arrived meanwhile are served.
     const entries = await Promise.all(
-      Array.from({ length: wanted }, () => this.acquire('maintenance', this.#ctx.options.acquireTimeoutMs)),
+      Array.from({ length: wanted + this.#idle.length }, () =>
+        this.acquire('maintenance', this.#ctx.options.acquireTimeoutMs),
+      ),
     )
     for (const e of entries) this.release(e)
   }
@@ -205,15 +251,19 @@ export class Lane<C> {
       this.#closing = true
       clearTimeout(this.#retryTimer)
       for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
-        w.reject(new PoolClosedError(`the pool for ${this.#ctx.options.driver.target} was closed while waiting for a ${this.role} connection`))
+        w.reject(
+          new PoolClosedError(
+            `the pool for ${this.#ctx.options.driver.target} was closed while waiting for a ${this.role} connection`,
+          ),
+        )
       }
     }
     if (this.#busyCount() === 0) return
     let timer: NodeJS.Timeout | undefined
     await new Promise<void>((resolve) => {
       this.#drained = resolve
+      // Not unref'd: the deadline must end close() even if the work it waits for is stuck.
       timer = setTimeout(resolve, Math.max(0, deadline - now()))
-      timer.unref()
     })
     clearTimeout(timer)
     this.#drained = undefined
@@ -228,7 +278,7 @@ export class Lane<C> {
     for (const entry of [...this.#all]) {
       if (entry.state === 'in-use') {
         entry.retireReason = 'forced'
-        this.#settleBorrow(entry, now())
+        recordReturn(this.#ctx, entry, now())
         this.#destroy(entry, 'forced')
         forced++
       } else {
@@ -238,13 +288,18 @@ export class Lane<C> {
     return forced
   }
 
+  /** Resolves when every `driver.close()` started so far has finished. */
+  async closed(): Promise<void> {
+    while (this.#closes.size > 0) await Promise.all(this.#closes)
+  }
+
   /** Takes the idle connection for a pool-internal job (maintenance, final checkpoint), if any. */
   takeIdleForMaintenance(): Entry<C> | undefined {
     if (this.#waiters.size > 0) return undefined
     const entry = this.#idle.pop()
     if (entry === undefined) return undefined
     transition(entry, 'in-use')
-    this.#borrow(entry, 'maintenance', now(), now(), undefined)
+    recordBorrow(this.#ctx, entry, 'maintenance', now(), now(), undefined)
     return entry
   }
 
@@ -284,7 +339,7 @@ export class Lane<C> {
         this.#destroy(entry, 'max-lifetime')
         continue
       }
-      if (t - entry.lastUsedAt > this.#ctx.options.validateAfterIdleMs) {
+      if (this.#stale(entry, t)) {
         this.#check(entry)
         continue
       }
@@ -301,16 +356,24 @@ export class Lane<C> {
     }
   }
 
+  /** Whether a connection must be pinged before it is handed out (`validateAfterIdleMs`, 0 = never). */
+  #stale(entry: Entry<C>, t: number): boolean {
+    const { validateAfterIdleMs } = this.#ctx.options
+    return validateAfterIdleMs > 0 && t - lastSeenAlive(entry) > validateAfterIdleMs
+  }
+
   /** Pings an idle connection (off the idle list); good ones go back idle, bad ones are closed. */
   #check(entry: Entry<C>): void {
     transition(entry, 'checking')
     const done = (error: unknown): void => {
+      // close() may have closed the connection while the ping was out; it is gone already.
+      if (entry.state !== 'checking') return
       if (error === undefined) {
-        entry.lastUsedAt = now()
+        entry.lastCheckedAt = now()
         transition(entry, 'idle')
         this.#idle.push(entry)
       } else {
-        this.#publishHealthFailure(entry, error)
+        reportHealthFailure(this.#ctx, entry, error)
         this.#destroy(entry, 'health-failed')
       }
       if (this.#closing) this.#checkDrained()
@@ -323,22 +386,17 @@ export class Lane<C> {
       done(error ?? 'ping failed')
       return
     }
-    if (result instanceof Promise) result.then(() => done(undefined), (error: unknown) => done(error ?? 'ping failed'))
+    if (result instanceof Promise)
+      result.then(
+        () => done(undefined),
+        (error: unknown) => done(error ?? 'ping failed'),
+      )
     else done(undefined)
-  }
-
-  #publishHealthFailure(entry: Entry<C>, error: unknown): void {
-    const { name, logger } = this.#ctx.options
-    logger.warn(
-      { event: 'health-failed', pool: name, connection: entry.id, role: this.role, error },
-      `connection #${entry.id} (${this.role}) failed its health check and was closed`,
-    )
-    if (channels.healthFailure.hasSubscribers) channels.healthFailure.publish({ pool: name, role: this.role, error })
   }
 
   #open(): void {
     this.#opening++
-    const { driver, maxLifetimeMs, name, logger } = this.#ctx.options
+    const { driver, maxLifetimeMs } = this.#ctx.options
     const started = now()
     Promise.resolve()
       .then(() => driver.open(this.role))
@@ -352,8 +410,7 @@ export class Lane<C> {
           const t = now()
           const entry = new Entry(connection, this.role, t, maxLifetimeMs)
           this.#all.add(entry)
-          this.#ctx.metrics.createTime.recordMs(t - started)
-          if (channels.connect.hasSubscribers) channels.connect.publish({ pool: name, role: this.role, createMs: t - started })
+          reportConnect(this.#ctx, this.role, t - started)
           if (this.#closing) {
             this.#destroy(entry, 'pool-closed')
             this.#checkDrained()
@@ -373,11 +430,7 @@ export class Lane<C> {
           this.#lastConnectError = error
           const backoff = Math.min(MAX_CONNECT_BACKOFF_MS, 10 * 2 ** this.#consecutiveFailures)
           this.#nextOpenAt = now() + backoff
-          logger.warn(
-            { event: 'connect-failed', pool: name, role: this.role, attempt: this.#consecutiveFailures, error },
-            `could not open a ${this.role} connection to ${driver.target} (attempt ${this.#consecutiveFailures})`,
-          )
-          if (channels.connectError.hasSubscribers) channels.connectError.publish({ pool: name, role: this.role, error })
+          reportConnectFailure(this.#ctx, this.role, this.#consecutiveFailures, error)
           if (this.#closing) {
             this.#checkDrained()
             return
@@ -392,6 +445,7 @@ export class Lane<C> {
             return
           }
           // Other connections exist and may serve the waiters; try opening again after a pause.
+          clearTimeout(this.#retryTimer)
           this.#retryTimer = setTimeout(() => {
             this.#retryTimer = undefined
             this.#dispatch()
@@ -402,52 +456,13 @@ export class Lane<C> {
   }
 
   #give(entry: Entry<C>, waiter: Waiter<Entry<C>>, t: number): void {
-    this.#borrow(entry, waiter.purpose, t, waiter.enqueuedAt, waiter.stack)
+    recordBorrow(this.#ctx, entry, waiter.purpose, t, waiter.enqueuedAt, waiter.stack)
     waiter.resolve(entry)
-  }
-
-  #borrow(entry: Entry<C>, purpose: Purpose, t: number, requestedAt: number, stack: string | undefined): void {
-    entry.borrowedAt = t
-    entry.purpose = purpose
-    const { leakDetectionMs, name, logger } = this.#ctx.options
-    this.#ctx.metrics.waitTime.recordMs(t - requestedAt)
-    if (leakDetectionMs > 0) {
-      entry.borrowStack = stack ?? captureBorrowStack()
-      watchForLeak(entry, leakDetectionMs, name, logger)
-    }
-    if (channels.acquire.hasSubscribers) {
-      channels.acquire.publish({ pool: name, role: this.role, purpose, connection: entry.id, waitMs: t - requestedAt })
-    }
-  }
-
-  #settleBorrow(entry: Entry<C>, t: number): void {
-    const held = t - entry.borrowedAt
-    const { name, logger, slowThresholdMs } = this.#ctx.options
-    entry.lastUsedAt = t
-    this.#ctx.metrics.useTime.recordMs(held)
-    if (entry.leakTimer !== undefined) endLeakWatch(entry, held, name, logger)
-    if (channels.release.hasSubscribers) {
-      channels.release.publish({ pool: name, role: this.role, purpose: entry.purpose, connection: entry.id, useMs: held })
-    }
-    if (slowThresholdMs > 0 && held > slowThresholdMs && channels.slow.hasSubscribers) {
-      channels.slow.publish({ pool: name, role: this.role, purpose: entry.purpose, connection: entry.id, useMs: held })
-    }
   }
 
   #expire(waiter: Waiter<Entry<C>>, timeoutMs: number): void {
     if (!this.#waiters.remove(waiter)) return
-    const { name, driver } = this.#ctx.options
-    this.#ctx.metrics.timeouts++
-    const status = this.#ctx.status()
-    if (channels.timeout.hasSubscribers) channels.timeout.publish({ pool: name, role: this.role, waitMs: timeoutMs, status })
-    const cause = this.#lastConnectError
-    waiter.reject(
-      new AcquireTimeoutError(
-        `timed out after ${timeoutMs} ms waiting for a ${this.role} connection to ${driver.target} (${describeStatus(status)})` +
-          (cause === undefined ? '' : `; last connect failure: ${errorMessage(cause)}`),
-        cause === undefined ? { status } : { status, cause },
-      ),
-    )
+    waiter.reject(timeoutError(this.#ctx, this.role, timeoutMs, this.#lastConnectError))
   }
 
   #destroy(entry: Entry<C>, reason: CloseReason): void {
@@ -457,26 +472,24 @@ export class Lane<C> {
     transition(entry, 'closing')
     this.#all.delete(entry)
     if (entry.leakTimer !== undefined) clearTimeout(entry.leakTimer)
-    const { driver, name, logger } = this.#ctx.options
-    if (channels.evict.hasSubscribers) channels.evict.publish({ pool: name, role: this.role, connection: entry.id, reason })
-    logger.debug?.({ event: 'evict', pool: name, connection: entry.id, role: this.role, reason }, `closing connection #${entry.id}: ${reason}`)
+    reportEvict(this.#ctx, entry, reason)
     const closed = (error?: unknown): void => {
       transition(entry, 'closed')
       this.#closedTotal++
-      if (error !== undefined) {
-        logger.error({ event: 'close-failed', pool: name, connection: entry.id, error }, `closing connection #${entry.id} failed`)
-      }
+      if (error !== undefined) reportCloseFailure(this.#ctx, entry, error)
     }
     try {
-      const result = driver.close(entry.connection)
-      if (result instanceof Promise) result.then(() => closed(), (error: unknown) => closed(error ?? 'close failed'))
-      else closed()
+      const result = this.#ctx.options.driver.close(entry.connection)
+      if (result instanceof Promise) {
+        const closing = result.then(
+          () => closed(),
+          (error: unknown) => closed(error ?? 'close failed'),
+        )
+        this.#closes.add(closing)
+        void closing.then(() => this.#closes.delete(closing))
+      } else closed()
     } catch (error) {
       closed(error ?? 'close failed')
     }
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -8,7 +8,8 @@ import type { Logger } from './logger.js'
 export function captureBorrowStack(): string {
   const holder: { stack?: string } = {}
   Error.captureStackTrace(holder, captureBorrowStack)
-  return (holder.stack ?? '').replace(/^Error\n/, '')
+  // The header is "Error" in plain Node and "Error: " under some source-map hooks: drop either.
+  return (holder.stack ?? '').replace(/^Error\b[^\n]*\n/, '')
 }
 
 /**
@@ -16,12 +17,25 @@ export function captureBorrowStack(): string {
  * after `ms`, a warning is logged with the borrower's stack; when it finally comes back, that is
  * logged too, so the two lines can be matched.
  */
-export function watchForLeak(entry: Entry<unknown>, ms: number, pool: string, logger: Logger): void {
+export function watchForLeak(
+  entry: Entry<unknown>,
+  ms: number,
+  pool: string,
+  logger: Logger,
+): void {
   entry.leakReported = false
   const timer = setTimeout(() => {
     entry.leakReported = true
     logger.warn(
-      { event: 'leak', pool, connection: entry.id, role: entry.role, purpose: entry.purpose, heldMs: ms, stack: entry.borrowStack },
+      {
+        event: 'leak',
+        pool,
+        connection: entry.id,
+        role: entry.role,
+        purpose: entry.purpose,
+        heldMs: ms,
+        stack: entry.borrowStack,
+      },
       `connection #${entry.id} (${entry.role}, ${entry.purpose}) has been held for more than ${ms} ms: possible leak; borrowed at:\n${entry.borrowStack ?? '(stack not captured)'}`,
     )
   }, ms)
@@ -30,7 +44,12 @@ export function watchForLeak(entry: Entry<unknown>, ms: number, pool: string, lo
 }
 
 /** Stops the leak timer; logs the return of a connection that was reported as leaked. */
-export function endLeakWatch(entry: Entry<unknown>, heldMs: number, pool: string, logger: Logger): void {
+export function endLeakWatch(
+  entry: Entry<unknown>,
+  heldMs: number,
+  pool: string,
+  logger: Logger,
+): void {
   if (entry.leakTimer === undefined) return
   clearTimeout(entry.leakTimer)
   entry.leakTimer = undefined

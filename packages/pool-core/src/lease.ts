@@ -13,12 +13,13 @@ import { ConnectionReleasedError } from './errors.js'
  * } // released here
  * ```
  */
-export type Lease<C> = C & AsyncDisposable & {
-  /** Returns the connection to the pool (after resetting it). Safe to call twice. */
-  release(): Promise<void>
-  /** True once released. */
-  readonly released: boolean
-}
+export type Lease<C> = C &
+  AsyncDisposable & {
+    /** Returns the connection to the pool (after resetting it). Safe to call twice. */
+    release(): Promise<void>
+    /** True once released. */
+    readonly released: boolean
+  }
 
 /** Wraps `connection` so it can be released exactly once and not used afterwards. */
 export function createLease<C extends object>(
@@ -40,7 +41,12 @@ export function createLease<C extends object>(
     get(target, property) {
       if (property === 'release' || property === Symbol.asyncDispose) return release
       if (property === 'released') return released
-      if (released) throw new ConnectionReleasedError()
+      if (released) {
+        // `then` is probed whenever the lease is resolved from a promise (returned from an async
+        // function, say); answering "not a thenable" keeps that working after release.
+        if (property === 'then') return undefined
+        throw new ConnectionReleasedError()
+      }
       const value: unknown = Reflect.get(target, property, target)
       if (typeof value !== 'function') return value
       let fn = bound.get(property)

@@ -1,6 +1,6 @@
 import type { PoolOptions } from './config.js'
 import { describe } from './config.js'
-import { type ConfigIssue, ConfigError, PoolClosedError } from './errors.js'
+import { ConfigError, type ConfigIssue, PoolClosedError } from './errors.js'
 import { type CallOptions, createPool, type Pool, type TransactionOptions } from './pool.js'
 
 /** Options of {@link PoolManager}. */
@@ -39,9 +39,15 @@ export class PoolManager<C extends object> {
 
   constructor(options: PoolManagerOptions<C>) {
     const issues: ConfigIssue[] = []
-    if (typeof options?.pool !== 'function') issues.push({ path: 'pool', expected: 'a function (key) => pool options', received: describe(options?.pool) })
+    if (typeof options?.pool !== 'function')
+      issues.push({
+        path: 'pool',
+        expected: 'a function (key) => pool options',
+        received: describe(options?.pool),
+      })
     const maxOpen = options?.maxOpen ?? 16
-    if (!Number.isSafeInteger(maxOpen) || maxOpen < 1) issues.push({ path: 'maxOpen', expected: 'an integer >= 1', received: describe(maxOpen) })
+    if (!Number.isSafeInteger(maxOpen) || maxOpen < 1)
+      issues.push({ path: 'maxOpen', expected: 'an integer >= 1', received: describe(maxOpen) })
     if (issues.length > 0) throw new ConfigError('pool manager options', issues)
     this.#factory = options.pool
     this.maxOpen = maxOpen
@@ -67,7 +73,7 @@ export class PoolManager<C extends object> {
       pool = createPool(this.#factory(key))
     }
     this.#pools.set(key, pool)
-    this.#evictOverflow()
+    this.#evictOverflow(pool)
     return pool
   }
 
@@ -82,7 +88,11 @@ export class PoolManager<C extends object> {
   }
 
   /** `pool.transaction` on the pool for `key`, which stays open while `fn` runs. */
-  transaction<T>(key: string, fn: (connection: C) => T | Promise<T>, options?: TransactionOptions): Promise<T> {
+  transaction<T>(
+    key: string,
+    fn: (connection: C) => T | Promise<T>,
+    options?: TransactionOptions,
+  ): Promise<T> {
     return this.#pinned(key, (pool) => pool.transaction(fn, options))
   }
 
@@ -115,14 +125,24 @@ export class PoolManager<C extends object> {
     }
   }
 
-  /** Closes least recently used pools beyond `maxOpen`, skipping any with work in flight. */
-  #evictOverflow(): void {
+  /**
+   * Closes least recently used pools beyond `maxOpen`, skipping any with work in flight and
+   * `keep` (the pool just asked for, which its caller is about to use).
+   */
+  #evictOverflow(keep?: Pool<C>): void {
     let excess = this.#pools.size - this.maxOpen
     if (excess <= 0) return
     for (const [key, pool] of this.#pools) {
       if (excess <= 0) break
       const s = pool.status()
-      if (this.#pins.has(pool) || s.writer.inUse || s.readers.inUse > 0 || s.waiting > 0) continue
+      if (
+        pool === keep ||
+        this.#pins.has(pool) ||
+        s.writer.inUse ||
+        s.readers.inUse > 0 ||
+        s.waiting > 0
+      )
+        continue
       this.#pools.delete(key)
       void this.#track(pool.close())
       excess--

@@ -1,0 +1,135 @@
+/**
+ * What a lane reports about its connections: metrics, `diagnostics_channel` events (published
+ * only while someone listens) and log lines — for borrows, returns, timeouts, opens and closes.
+ */
+import type { Role } from './driver.js'
+import type { CloseReason, Entry } from './entry.js'
+import { AcquireTimeoutError } from './errors.js'
+import { channels } from './events.js'
+import type { LaneContext } from './lane.js'
+import { captureBorrowStack, endLeakWatch, watchForLeak } from './leak.js'
+import { describeStatus, type Purpose } from './status.js'
+
+/** Marks `entry` borrowed for `purpose` at `t`; starts the leak watch when leak detection is on. */
+export function recordBorrow<C>(
+  ctx: LaneContext<C>,
+  entry: Entry<C>,
+  purpose: Purpose,
+  t: number,
+  requestedAt: number,
+  stack: string | undefined,
+): void {
+  entry.borrowedAt = t
+  entry.purpose = purpose
+  const { leakDetectionMs, name, logger } = ctx.options
+  ctx.metrics.waitTime.recordMs(t - requestedAt)
+  if (leakDetectionMs > 0) {
+    entry.borrowStack = stack ?? captureBorrowStack()
+    watchForLeak(entry, leakDetectionMs, name, logger)
+  }
+  if (channels.acquire.hasSubscribers) {
+    channels.acquire.publish({
+      pool: name,
+      role: entry.role,
+      purpose,
+      connection: entry.id,
+      waitMs: t - requestedAt,
+    })
+  }
+}
+
+/** Marks the end of a borrow at `t`: use time, leak watch, release and slow events. */
+export function recordReturn<C>(ctx: LaneContext<C>, entry: Entry<C>, t: number): void {
+  const held = t - entry.borrowedAt
+  const { name, logger, slowThresholdMs } = ctx.options
+  entry.lastUsedAt = t
+  ctx.metrics.useTime.recordMs(held)
+  if (entry.leakTimer !== undefined) endLeakWatch(entry, held, name, logger)
+  const event = {
+    pool: name,
+    role: entry.role,
+    purpose: entry.purpose,
+    connection: entry.id,
+    useMs: held,
+  }
+  if (channels.release.hasSubscribers) channels.release.publish(event)
+  if (slowThresholdMs > 0 && held > slowThresholdMs && channels.slow.hasSubscribers) {
+    channels.slow.publish(event)
+  }
+}
+
+/** Counts and publishes a waiter's timeout, and builds its error (status, last connect failure). */
+export function timeoutError<C>(
+  ctx: LaneContext<C>,
+  role: Role,
+  timeoutMs: number,
+  lastConnectError: unknown,
+): AcquireTimeoutError {
+  const { name, driver } = ctx.options
+  ctx.metrics.timeouts++
+  const status = ctx.status()
+  if (channels.timeout.hasSubscribers) {
+    channels.timeout.publish({ pool: name, role, waitMs: timeoutMs, status })
+  }
+  const cause = lastConnectError
+  return new AcquireTimeoutError(
+    `timed out after ${timeoutMs} ms waiting for a ${role} connection to ${driver.target} (${describeStatus(status)})` +
+      (cause === undefined ? '' : `; last connect failure: ${errorMessage(cause)}`),
+    cause === undefined ? { status } : { status, cause },
+  )
+}
+
+export function reportConnect<C>(ctx: LaneContext<C>, role: Role, createMs: number): void {
+  ctx.metrics.createTime.recordMs(createMs)
+  if (channels.connect.hasSubscribers)
+    channels.connect.publish({ pool: ctx.options.name, role, createMs })
+}
+
+export function reportConnectFailure<C>(
+  ctx: LaneContext<C>,
+  role: Role,
+  attempt: number,
+  error: unknown,
+): void {
+  const { name, logger, driver } = ctx.options
+  logger.warn(
+    { event: 'connect-failed', pool: name, role, attempt, error },
+    `could not open a ${role} connection to ${driver.target} (attempt ${attempt})`,
+  )
+  if (channels.connectError.hasSubscribers)
+    channels.connectError.publish({ pool: name, role, error })
+}
+
+export function reportHealthFailure<C>(ctx: LaneContext<C>, entry: Entry<C>, error: unknown): void {
+  const { name, logger } = ctx.options
+  logger.warn(
+    { event: 'health-failed', pool: name, connection: entry.id, role: entry.role, error },
+    `connection #${entry.id} (${entry.role}) failed its health check and was closed`,
+  )
+  if (channels.healthFailure.hasSubscribers) {
+    channels.healthFailure.publish({ pool: name, role: entry.role, error })
+  }
+}
+
+export function reportEvict<C>(ctx: LaneContext<C>, entry: Entry<C>, reason: CloseReason): void {
+  const { name, logger } = ctx.options
+  if (channels.evict.hasSubscribers) {
+    channels.evict.publish({ pool: name, role: entry.role, connection: entry.id, reason })
+  }
+  logger.debug?.(
+    { event: 'evict', pool: name, connection: entry.id, role: entry.role, reason },
+    `closing connection #${entry.id}: ${reason}`,
+  )
+}
+
+export function reportCloseFailure<C>(ctx: LaneContext<C>, entry: Entry<C>, error: unknown): void {
+  ctx.options.logger.error(
+    { event: 'close-failed', pool: ctx.options.name, connection: entry.id, error },
+    `closing connection #${entry.id} failed`,
+  )
+}
+
+/** An error's message, or the thrown value as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,227 @@
+import type { ResolvedOptions } from './config.js'
+import { endTransaction, runTransaction, type Scope, storage } from './context.js'
+import type { MaybePromise, TransactionMode } from './driver.js'
+import type { Entry } from './entry.js'
+import { type PoolClosedError, TransactionError } from './errors.js'
+import { type LockWait, takeLock } from './lock.js'
+import type { PoolStatus } from './status.js'
+
+/** What running transactions needs from the pool. */
+export interface TransactionHost<C> {
+  readonly options: ResolvedOptions<C>
+  status(): PoolStatus
+  /** Returns the writer to its lane (or closes it when `error` says it is broken). */
+  giveBack(entry: Entry<C>, error?: unknown): void
+  /** Closes the writer instead of reusing it (its rollback failed). */
+  discard(entry: Entry<C>): void
+  /** Counts a committed transaction (scheduled maintenance runs only after writes). */
+  committed(): void
+  /** The error for work whose connection `close()` closed under it. */
+  closedUnder(cause?: unknown): PoolClosedError
+}
+
+const RESOLVED: Promise<unknown> = Promise.resolve()
+const noop = (): void => {}
+
+/**
+ * Transactions on the writer: BEGIN (retried while another process holds the lock), the callback
+ * in an AsyncLocalStorage scope, COMMIT or ROLLBACK; nested calls become savepoints.
+ */
+export class Transactions<C> {
+  readonly #owner: object
+  readonly #host: TransactionHost<C>
+  #savepoints = 0
+
+  constructor(owner: object, host: TransactionHost<C>) {
+    this.#owner = owner
+    this.#host = host
+  }
+
+  /** Runs `fn` in a new transaction on the borrowed writer `entry`, then returns the writer. */
+  run<T>(
+    entry: Entry<C>,
+    fn: (connection: C) => T | Promise<T>,
+    mode: TransactionMode,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const { transactions: tc } = this.#host.options.driver
+    let locking: Promise<void> | undefined
+    try {
+      locking = this.#lock(
+        () => tc.begin(entry.connection, mode),
+        deadline,
+        signal,
+        `BEGIN ${mode.toUpperCase()}`,
+      )
+    } catch (error) {
+      this.#host.giveBack(entry, error)
+      return Promise.reject(error)
+    }
+    if (locking === undefined) return this.#body(entry, fn, deadline)
+    return locking.then(
+      () => this.#body(entry, fn, deadline),
+      (error: unknown) => {
+        this.#host.giveBack(entry, error)
+        throw error
+      },
+    )
+  }
+
+  /** A nested transaction: a savepoint on the scope's connection, after its earlier siblings. */
+  nested<T>(scope: Scope, fn: (connection: C) => T | Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (!scope.active) {
+        throw new TransactionError(
+          'the enclosing transaction finished before this nested transaction could start',
+        )
+      }
+      const tc = this.#host.options.driver.transactions
+      const connection = scope.entry.connection as C
+      const name = `litepool_sp_${++this.#savepoints}`
+      await tc.savepoint(connection, name)
+      const child: Scope = { owner: this.#owner, entry: scope.entry, active: true, tail: RESOLVED }
+      let result: T
+      try {
+        result = await storage.run(child, fn, connection)
+        await settled(child)
+      } catch (error) {
+        child.active = false
+        await settled(child)
+        await this.#undoSavepoint(connection, name, error)
+        throw error
+      }
+      child.active = false
+      await tc.releaseSavepoint(connection, name)
+      return result
+    }
+    const result = scope.tail.then(run)
+    scope.tail = result.catch(noop)
+    return result
+  }
+
+  /** Runs the callback in its scope, then commits — synchronously when everything is synchronous. */
+  #body<T>(entry: Entry<C>, fn: (connection: C) => T | Promise<T>, deadline: number): Promise<T> {
+    const scope: Scope = { owner: this.#owner, entry, active: true, tail: RESOLVED }
+    let result: T | Promise<T>
+    try {
+      result = runTransaction(scope, fn, entry.connection)
+    } catch (error) {
+      return this.#fail(entry, scope, error)
+    }
+    if (isThenable(result) || scope.tail !== RESOLVED) {
+      return Promise.resolve(result).then(
+        async (value) => {
+          // Nested transactions the callback started and did not await finish before COMMIT.
+          await settled(scope)
+          return this.#commit(entry, scope, value, deadline)
+        },
+        (error: unknown) => this.#fail(entry, scope, error),
+      )
+    }
+    return this.#commit(entry, scope, result, deadline)
+  }
+
+  /** Ends the scope, lets nested work started from it settle, rolls back, rethrows `error`. */
+  async #fail<T>(entry: Entry<C>, scope: Scope, error: unknown): Promise<T> {
+    scope.active = false
+    await settled(scope)
+    endTransaction(scope)
+    if (entry.retireReason === 'forced') throw this.#host.closedUnder(error)
+    await this.#rollback(entry, error)
+    throw error
+  }
+
+  /** Called once nested work has settled: ends the scope and commits. */
+  #commit<T>(entry: Entry<C>, scope: Scope, value: T, deadline: number): Promise<T> {
+    endTransaction(scope)
+    if (entry.retireReason === 'forced') return Promise.reject(this.#host.closedUnder())
+    const { transactions: tc } = this.#host.options.driver
+    let committing: Promise<void> | undefined
+    try {
+      committing = this.#lock(() => tc.commit(entry.connection), deadline, undefined, 'COMMIT')
+    } catch (error) {
+      return this.#rollback(entry, error).then(() => Promise.reject(error))
+    }
+    const done = (): T => {
+      this.#host.committed()
+      this.#host.giveBack(entry)
+      return value
+    }
+    if (committing === undefined) return Promise.resolve(done())
+    return committing.then(done, (error: unknown) =>
+      this.#rollback(entry, error).then(() => Promise.reject(error)),
+    )
+  }
+
+  /** Rolls back after a failure and returns the writer (or discards it when rollback fails). */
+  async #rollback(entry: Entry<C>, cause: unknown): Promise<void> {
+    if (entry.state !== 'in-use') return // closed under us by close()
+    const { driver, logger, name } = this.#host.options
+    try {
+      // SQLite rolls back by itself on some errors (disk full, I/O); don't roll back twice.
+      if (driver.transactions.isActive(entry.connection))
+        await driver.transactions.rollback(entry.connection)
+    } catch (rollbackError) {
+      logger.error(
+        { event: 'rollback-failed', pool: name, connection: entry.id, error: rollbackError, cause },
+        `ROLLBACK failed on connection #${entry.id}; the connection was closed`,
+      )
+      this.#host.discard(entry)
+      return
+    }
+    this.#host.giveBack(entry, cause)
+  }
+
+  async #undoSavepoint(connection: C, name: string, cause: unknown): Promise<void> {
+    const tc = this.#host.options.driver.transactions
+    if (!tc.isActive(connection)) return // the database already rolled the whole transaction back
+    try {
+      await tc.rollbackToSavepoint(connection, name)
+      await tc.releaseSavepoint(connection, name)
+    } catch (error) {
+      throw new TransactionError(`could not roll back savepoint ${name}: ${message(error)}`, {
+        cause: error ?? cause,
+      })
+    }
+  }
+
+  #lock(
+    op: () => MaybePromise<void>,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<void> | undefined {
+    const { driver, acquireTimeoutMs } = this.#host.options
+    const wait: LockWait = {
+      deadline,
+      signal,
+      what,
+      target: driver.target,
+      acquireTimeoutMs,
+      status: () => this.#host.status(),
+    }
+    return takeLock(op, wait)
+  }
+}
+
+/**
+ * Waits until the nested transactions started from `scope` have settled, including any that were
+ * started (chained onto the scope) while waiting.
+ */
+async function settled(scope: Scope): Promise<void> {
+  for (let tail = scope.tail; ; tail = scope.tail) {
+    if (tail !== RESOLVED) await tail
+    if (tail === scope.tail) return
+  }
+}
+
+/** True for promises and other thenables. */
+export function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+/** An error's message, or the thrown value as text. */
+export function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
