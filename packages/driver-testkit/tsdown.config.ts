@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsdown'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // child.ts is the entry of the processes the stress suite forks (dist/child.mjs).
+  entry: ['src/index.ts', 'src/child.ts'],
   format: 'esm',
   platform: 'node',
   target: 'node20',

@@ -1,12 +1,34 @@
 import type { Role } from '@litepool/pool-core'
 
-/** A value SQLite can bind or return. Blobs come back as `Uint8Array` (a `Buffer` on better-sqlite3). */
+/**
+ * A value SQLite can bind or return. Blobs come back as `Uint8Array` (a `Buffer` on better-sqlite3).
+ *
+ * @example
+ * ```ts
+ * const values: SqliteValue[] = [1, 2n, 'text', new Uint8Array([1]), null]
+ * ```
+ */
 export type SqliteValue = number | bigint | string | Uint8Array | null
 
-/** Statement parameters: positional (`?`) as an array, or named (`:name`, `@name`, `$name`) as an object. */
+/**
+ * Statement parameters: positional (`?`) as an array, or named (`:name`, `@name`, `$name`) as an object.
+ *
+ * @example
+ * ```ts
+ * c.get('select ? as a', [1])            // positional
+ * c.get('select :a as a', { a: 1 })       // named, bare keys
+ * ```
+ */
 export type SqliteParams = readonly SqliteValue[] | Readonly<Record<string, SqliteValue>>
 
-/** What `run` reports. `lastInsertRowid` is a `bigint` when the driver has `safeIntegers`. */
+/**
+ * What `run` reports. `lastInsertRowid` is a `bigint` when the driver has `safeIntegers`.
+ *
+ * @example
+ * ```ts
+ * const { changes, lastInsertRowid }: RunResult = c.run('delete from t where done')
+ * ```
+ */
 export interface RunResult {
   readonly changes: number
   readonly lastInsertRowid: number | bigint
@@ -36,7 +58,14 @@ export interface NativeAdapter<Raw> {
   ): NativeDatabase<Raw> | Promise<NativeDatabase<Raw>>
 }
 
-/** How {@link NativeAdapter.open} should open a handle. */
+/**
+ * How {@link NativeAdapter.open} should open a handle.
+ *
+ * @example
+ * ```ts
+ * adapter.open('/data/app.db', { role: 'reader', readonly: false, safeIntegers: false, busyTimeoutMs: 5 })
+ * ```
+ */
 export interface NativeOpenOptions {
   readonly role: Role
   readonly readonly: boolean
@@ -44,7 +73,14 @@ export interface NativeOpenOptions {
   readonly busyTimeoutMs: number
 }
 
-/** One open native handle. */
+/**
+ * One open native handle.
+ *
+ * @example
+ * ```ts
+ * const db: NativeDatabase<MyDb> = { raw, get inTransaction() { return raw.inTx }, prepare, exec, close }
+ * ```
+ */
 export interface NativeDatabase<Raw> {
   /** The binding's own database object (exposed to users as `connection.raw`). */
   readonly raw: Raw
@@ -58,7 +94,14 @@ export interface NativeDatabase<Raw> {
   close(): void | Promise<void>
 }
 
-/** One prepared statement; `params` is passed through as given (`undefined` when absent). */
+/**
+ * One prepared statement; `params` is passed through as given (`undefined` when absent).
+ *
+ * @example
+ * ```ts
+ * const row = statement.get([1]) // a plain object or undefined
+ * ```
+ */
 export interface NativeStatement {
   run(params: SqliteParams | undefined): RunResult
   get(params: SqliteParams | undefined): unknown

@@ -4,7 +4,15 @@ import type { SqliteConnection } from './connection.js'
 import type { ResolvedSqliteOptions } from './options.js'
 import { CHECKPOINT_SQL, type CheckpointMode } from './sql.js'
 
-/** What one WAL checkpoint did (SQLite's `wal_checkpoint` row plus the policy's inputs). */
+/**
+ * What one WAL checkpoint did (SQLite's `wal_checkpoint` row plus the policy's inputs).
+ *
+ * @example
+ * ```ts
+ * await pool.close()
+ * // writer.lastCheckpoint: { reason: 'close', mode: 'TRUNCATE', busy: 0, log: 0, checkpointed: 0, … }
+ * ```
+ */
 export interface CheckpointResult {
   readonly reason: MaintenanceReason
   readonly mode: CheckpointMode

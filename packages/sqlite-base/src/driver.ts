@@ -29,7 +29,14 @@ export interface SqliteDriver<Raw = unknown> extends Driver<SqliteConnection<Raw
   maintain(connection: SqliteConnection<Raw>, reason: MaintenanceReason): void
 }
 
-/** What a driver package hands to {@link createSqliteDriver}. */
+/**
+ * What a driver package hands to {@link createSqliteDriver}.
+ *
+ * @example
+ * ```ts
+ * createSqliteDriver({ adapter, options, subject: 'my driver options', knownKeys: ['nativeBinding'] })
+ * ```
+ */
 export interface SqliteDriverSpec<Raw> {
   /** The driver's native adapter (one small file per driver package). */
   readonly adapter: NativeAdapter<Raw>

@@ -49,7 +49,7 @@ export function sqliteErrorKind(driverCode: string): DatabaseErrorKind {
   return KIND_BY_PRIMARY[primary] ?? 'other'
 }
 
-const CLOSED_MESSAGE = /\b(?:not open|is closed|has been closed)\b/i
+const CLOSED_MESSAGE = /\b(?:not open|is closed|has been closed|has been finalized)\b/i
 
 /**
  * Turns whatever a native SQLite binding threw into a classified {@link DatabaseError} (kind,

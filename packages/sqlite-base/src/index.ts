@@ -48,3 +48,4 @@ export {
   SQL,
 } from './sql.js'
 export { type DefaultRow, SqliteStatement } from './statement.js'
+export { reclaimZombieHandles } from './zombies.js'

@@ -45,7 +45,14 @@ export interface SqliteDriverOptions {
   readonly checkpoint?: CheckpointThresholds
 }
 
-/** `-wal` sizes at which `maintain` escalates its checkpoint. `0` turns an escalation off. */
+/**
+ * `-wal` sizes at which `maintain` escalates its checkpoint. `0` turns an escalation off.
+ *
+ * @example
+ * ```ts
+ * betterSqlite3({ filename: 'app.db', checkpoint: { restartAtBytes: 4 << 20, truncateAtBytes: 32 << 20 } })
+ * ```
+ */
 export interface CheckpointThresholds {
   /** Try `RESTART` (wait briefly for readers, so the WAL restarts from the top). Default 16 MiB. */
   readonly restartAtBytes?: number
@@ -53,7 +60,14 @@ export interface CheckpointThresholds {
   readonly truncateAtBytes?: number
 }
 
-/** Options after validation and defaults: what a driver actually uses. */
+/**
+ * Options after validation and defaults: what a driver actually uses.
+ *
+ * @example
+ * ```ts
+ * const { busyTimeoutMs, memory } = betterSqlite3({ filename: ':memory:' }).options // 5, true
+ * ```
+ */
 export interface ResolvedSqliteOptions {
   /** Absolute path of the database file, or the in-memory name as given. */
   readonly filename: string
@@ -116,7 +130,15 @@ const SHARED_KEYS = [
   'checkpoint',
 ]
 
-/** Renders a received value for a {@link ConfigIssue}. */
+/**
+ * Renders a received value for a {@link ConfigIssue}.
+ *
+ * @example
+ * ```ts
+ * describeValue('x') // '"x"'
+ * describeValue([1]) // 'an array'
+ * ```
+ */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined'
   if (typeof value === 'string') return JSON.stringify(value)
@@ -127,7 +149,14 @@ export function describeValue(value: unknown): string {
   return String(value)
 }
 
-/** What a driver adds to validation: its own option keys and the issues it found in them. */
+/**
+ * What a driver adds to validation: its own option keys and the issues it found in them.
+ *
+ * @example
+ * ```ts
+ * resolveSqliteOptions(options, 'subject', { knownKeys: ['backend'], issues: [] })
+ * ```
+ */
 export interface ExtraOptionIssues {
   readonly knownKeys?: readonly string[]
   readonly issues?: readonly ConfigIssue[]

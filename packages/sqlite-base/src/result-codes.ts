@@ -1,7 +1,14 @@
 // Generated from better-sqlite3's constants table and SQLite 3.51's sqlite3.h: the names better-sqlite3
 // reports and their numeric (extended) result codes, so node:sqlite's numeric `errcode` maps to the same name.
 
-/** SQLite result code names mapped to their numeric (extended) codes, e.g. `SQLITE_CONSTRAINT_UNIQUE: 2067`. */
+/**
+ * SQLite result code names mapped to their numeric (extended) codes, e.g. `SQLITE_CONSTRAINT_UNIQUE: 2067`.
+ *
+ * @example
+ * ```ts
+ * SQLITE_RESULT_CODES.SQLITE_BUSY_SNAPSHOT // 517
+ * ```
+ */
 export const SQLITE_RESULT_CODES: Readonly<Record<string, number>> = Object.freeze({
   SQLITE_OK: 0,
   SQLITE_ERROR: 1,

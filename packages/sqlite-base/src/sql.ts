@@ -37,7 +37,14 @@ export const SQL: Readonly<{
   journalMode: 'PRAGMA journal_mode',
 })
 
-/** WAL checkpoint modes, from least to most intrusive. */
+/**
+ * WAL checkpoint modes, from least to most intrusive.
+ *
+ * @example
+ * ```ts
+ * const mode: CheckpointMode = 'TRUNCATE'
+ * ```
+ */
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE'
 
 /**
@@ -90,7 +97,14 @@ export const SAVEPOINT_SQL: Readonly<{
   rollbackTo: (name: string) => `ROLLBACK TO ${quoteIdentifier(name)}`,
 })
 
-/** A pragma value litepool can render safely: numbers, booleans and bare keywords/identifiers. */
+/**
+ * A pragma value litepool can render safely: numbers, booleans and bare keywords/identifiers.
+ *
+ * @example
+ * ```ts
+ * const pragmas: Record<string, PragmaValue> = { cache_size: -64000, temp_store: 'MEMORY', recursive_triggers: true }
+ * ```
+ */
 export type PragmaValue = string | number | boolean
 
 /**
@@ -107,7 +121,21 @@ export function pragmaSql(name: string, value: PragmaValue): string {
   return `PRAGMA ${name} = ${rendered}`
 }
 
-/** Pragma names: an identifier, optionally qualified by a schema (`main.cache_size`). */
+/**
+ * Pragma names: an identifier, optionally qualified by a schema (`main.cache_size`).
+ *
+ * @example
+ * ```ts
+ * PRAGMA_NAME_PATTERN.test('main.cache_size') // true
+ * ```
+ */
 export const PRAGMA_NAME_PATTERN: RegExp = /^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/
-/** Pragma string values: one keyword or identifier, or a signed integer written as text. */
+/**
+ * Pragma string values: one keyword or identifier, or a signed integer written as text.
+ *
+ * @example
+ * ```ts
+ * PRAGMA_KEYWORD_PATTERN.test('WAL; drop table t') // false
+ * ```
+ */
 export const PRAGMA_KEYWORD_PATTERN: RegExp = /^(?:[A-Za-z_][A-Za-z0-9_]*|-?\d+)$/

@@ -1,7 +1,14 @@
 import type { NativeStatement, RunResult, SqliteParams } from './adapter.js'
 import { classifySqliteError } from './errors.js'
 
-/** The row type used when a call does not name one. */
+/**
+ * The row type used when a call does not name one.
+ *
+ * @example
+ * ```ts
+ * const row: DefaultRow | undefined = c.get('select 1 as x') // { x: 1 }
+ * ```
+ */
 export type DefaultRow = Record<string, unknown>
 
 /** What a statement needs from the connection that owns it (open iterators are tracked there). */
