@@ -21,6 +21,13 @@ export interface Driver<C> {
   ping(connection: C): MaybePromise<void>
   /** Makes a returned connection safe to reuse: rolls back an open transaction, resets state. */
   reset(connection: C): MaybePromise<void>
+  /**
+   * Optional: true when a returned connection changed state that `reset` must restore before
+   * anyone else uses it, beyond an open transaction (which `transactions.isActive` reports) —
+   * for SQLite, a pragma a callback set or an iteration it left unfinished. Checked on every
+   * return of a connection, so it must be cheap.
+   */
+  needsReset?(connection: C): boolean
   /** Transaction control in the database's own dialect. */
   readonly transactions: TransactionControl<C>
   /**

@@ -182,6 +182,25 @@ describe('readers', () => {
     expect(db.opened).toHaveLength(2)
   })
 
+  it('a connection whose state a callback changed (driver.needsReset) is reset before reuse', async () => {
+    const { pool, db } = makePool({ readers: { min: 0, max: 1 } })
+    await pool.read((c) => {
+      c.dirty = true
+    })
+    await pool.write((c) => {
+      c.dirty = true
+    })
+    const [reader, writer] = [
+      db.opened.find((c) => c.role === 'reader'),
+      db.opened.find((c) => c.role === 'writer'),
+    ]
+    expect([reader?.resets, writer?.resets]).toEqual([1, 1])
+    expect(await pool.read((c) => c.dirty)).toBe(false)
+    await pool.read(() => {})
+    expect(reader?.resets).toBe(1) // clean connections are not reset again
+    expectIdle(pool, db)
+  })
+
   it('a call with an already-aborted signal is not run, even when a connection is idle', async () => {
     const { pool } = makePool()
     await pool.write(() => {})

@@ -327,17 +327,21 @@ export class Pool<C extends object> {
    * inherits a lock or a stale snapshot; returns the promise to wait for in that case only.
    */
   #returnPlain(lane: Lane<C>, entry: Entry<C>, error?: unknown): Promise<void> | undefined {
-    const { driver } = this.#options
     if (
-      entry.state !== 'in-use' ||
-      isBroken(error) ||
-      !driver.transactions.isActive(entry.connection)
+      entry.state === 'in-use' &&
+      !isBroken(error) &&
+      this.#options.driver.transactions.isActive(entry.connection)
     ) {
-      this.#giveBack(lane, entry, error)
-      return undefined
+      return this.#resetThenGiveBack(lane, entry, error)
     }
+    this.#giveBack(lane, entry, error)
+    return undefined
+  }
+
+  /** `driver.reset`, then back to the lane; a connection that cannot be reset is closed. */
+  #resetThenGiveBack(lane: Lane<C>, entry: Entry<C>, error?: unknown): Promise<void> {
     return Promise.resolve()
-      .then(() => driver.reset(entry.connection))
+      .then(() => this.#options.driver.reset(entry.connection))
       .then(
         () => this.#giveBack(lane, entry, error),
         () => lane.discard(entry, 'reset-failed'),
@@ -376,6 +380,11 @@ export class Pool<C extends object> {
     if (entry.state !== 'in-use') return
     if (isBroken(error)) {
       lane.discard(entry, 'broken')
+      return
+    }
+    if (this.#options.driver.needsReset?.(entry.connection) === true) {
+      // The callback changed per-connection state (a pragma, an unfinished iteration).
+      void this.#resetThenGiveBack(lane, entry, error)
       return
     }
     if (this.#maintenanceDue && lane === this.#writer) {

@@ -112,6 +112,8 @@ export function createSqliteDriver<Raw>(spec: SqliteDriverSpec<Raw>): SqliteDriv
       c.getControl(SQL.ping)
     },
     reset: (c: C) => restoreConnection(c, options),
+    // A pragma set by a callback, or an iteration left open (it pins a read snapshot).
+    needsReset: (c: C) => c.stateChanged || c.iterators.size > 0,
     maintain: (c: C, reason: MaintenanceReason) => {
       runCheckpoint(c, reason, options)
     },

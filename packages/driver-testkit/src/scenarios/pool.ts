@@ -52,6 +52,28 @@ export const poolScenarios: readonly Scenario[] = scenarios('pool', [
     },
   },
   {
+    key: 'state-restored-between-borrowers',
+    title:
+      'a pragma a callback changed, or an iteration it left open, is reset before the next borrower',
+    async run(t) {
+      const pool = t.pool({ readers: { min: 1, max: 1 } })
+      await pool.write((c) => c.exec('create table v(x); insert into v values (1), (2), (3)'))
+      await pool.read((c) => c.exec('PRAGMA query_only = OFF'))
+      expect(await pool.read((c) => c.get('PRAGMA query_only'))).toEqual({ query_only: 1 })
+      const left = await pool.read((c) => {
+        const rows = c.iterate<{ x: number }>('select x from v order by x')
+        rows.next()
+        return rows
+      })
+      // The unfinished iteration was ended on return: it no longer pins a read snapshot.
+      expect(left.next()).toEqual({ done: true, value: undefined })
+      // litepool's own pragmas are re-applied on the writer too (reset restores what litepool set).
+      const before = await pool.write((c) => c.get('PRAGMA busy_timeout'))
+      await pool.write((c) => c.exec('PRAGMA busy_timeout = 9999'))
+      expect(await pool.write((c) => c.get('PRAGMA busy_timeout'))).toEqual(before)
+    },
+  },
+  {
     key: 'reads-see-writes',
     title: 'reads see committed writes; inside a write transaction reads see its own writes',
     async run(t) {

@@ -44,6 +44,8 @@ export class FakeConnection {
   closed = false
   resets = 0
   pings = 0
+  /** Set by a test to model per-connection state a callback changed (a pragma, say). */
+  dirty = false
   /** How many times close() was called on this connection (must end at exactly 1). */
   closeCount = 0
 
@@ -185,8 +187,10 @@ export function fakeDriver(
     },
     reset(c) {
       c.resets++
+      c.dirty = false
       if (c.tx) c.end(false)
     },
+    needsReset: (c) => c.dirty,
     transactions: {
       begin: (c, mode) => c.begin(mode),
       commit: (c) => c.end(true),
