@@ -1,11 +1,4 @@
-import { defineConfig } from 'tsdown'
+import { library } from '../../tsdown.base.ts'
 
-export default defineConfig({
-  // child.ts is the entry of the processes the stress suite forks (dist/child.mjs).
-  entry: ['src/index.ts', 'src/child.ts'],
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  dts: true,
-  sourcemap: true,
-})
+// child.ts is the entry of the processes the stress suite forks (dist/child.mjs).
+export default library(['src/index.ts', 'src/child.ts'])

@@ -1,11 +1,4 @@
-import { defineConfig } from 'tsdown'
+import { library } from '../../tsdown.base.ts'
 
-export default defineConfig({
-  // cli.ts starts with a shebang, which tsdown keeps in dist/cli.mjs (the `bin`).
-  entry: ['src/index.ts', 'src/cli.ts'],
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  dts: true,
-  sourcemap: true,
-})
+// cli.ts starts with a shebang, which tsdown keeps in dist/cli.mjs (the `bin`).
+export default library(['src/index.ts', 'src/cli.ts'])

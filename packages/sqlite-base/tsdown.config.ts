@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsdown'
+import { library } from '../../tsdown.base.ts'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  dts: true,
-  sourcemap: true,
-})
+export default library()
