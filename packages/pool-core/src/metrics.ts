@@ -1,3 +1,5 @@
+import type { LaneStatus } from './status.js'
+
 /**
  * Pool metrics named after the OpenTelemetry database-client semantic conventions
  * (`db.client.connection.*`). Durations are recorded in seconds, as the conventions ask.
@@ -62,4 +64,27 @@ export class MetricsRecorder {
   readonly createTime: Histogram = new Histogram()
   readonly waitTime: Histogram = new Histogram()
   readonly useTime: Histogram = new Histogram()
+}
+
+/** Builds `pool.metrics()` from the recorder and the lanes' status. */
+export function poolMetrics(
+  poolName: string,
+  recorder: MetricsRecorder,
+  writer: LaneStatus,
+  readers: LaneStatus | undefined,
+): PoolMetrics {
+  return {
+    poolName,
+    'db.client.connection.count': {
+      idle: writer.idle + (readers?.idle ?? 0),
+      used: writer.inUse + (readers?.inUse ?? 0),
+    },
+    'db.client.connection.max': 1 + (readers?.max ?? 0),
+    'db.client.connection.idle.min': 1 + (readers?.min ?? 0),
+    'db.client.connection.pending_requests': writer.waiting + (readers?.waiting ?? 0),
+    'db.client.connection.timeouts': recorder.timeouts,
+    'db.client.connection.create_time': recorder.createTime.snapshot(),
+    'db.client.connection.wait_time': recorder.waitTime.snapshot(),
+    'db.client.connection.use_time': recorder.useTime.snapshot(),
+  }
 }

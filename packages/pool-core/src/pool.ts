@@ -8,8 +8,8 @@ import { Housekeeper } from './housekeeper.js'
 import { Lane } from './lane.js'
 import { captureBorrowStack } from './leak.js'
 import { createLease, type Lease } from './lease.js'
-import { MetricsRecorder, type PoolMetrics } from './metrics.js'
-import type { PoolState, PoolStatus, Purpose } from './status.js'
+import { MetricsRecorder, type PoolMetrics, poolMetrics } from './metrics.js'
+import { type PoolState, type PoolStatus, type Purpose, poolStatus } from './status.js'
 import { isThenable, message, Transactions } from './transaction.js'
 
 /** Options of `read`, `write` and `transaction`. */
@@ -179,73 +179,17 @@ export class Pool<C extends object> {
 
   /** A snapshot of connections, holders and waiters. */
   status(): PoolStatus {
-    const readers = this.#readers?.status() ?? {
-      open: 0,
-      idle: 0,
-      inUse: 0,
-      opening: 0,
-      waiting: 0,
-      min: 0,
-      max: 0,
-    }
-    const holder = this.#writer.holder()
-    const lastError = this.#writer.lastConnectError ?? this.#readers?.lastConnectError
-    return {
-      state: this.#state,
-      closed: this.#state === 'closed',
-      target: this.#options.driver.target,
-      readers: {
-        open: readers.open,
-        idle: readers.idle,
-        inUse: readers.inUse,
-        opening: readers.opening,
-        waiting: readers.waiting,
-        min: readers.min,
-        max: readers.max,
-      },
-      writer: {
-        open: this.#writer.status().open > 0,
-        inUse: holder !== undefined,
-        queued: this.#writer.waiting,
-        holder:
-          holder === undefined
-            ? undefined
-            : {
-                role: 'writer',
-                purpose: holder.purpose,
-                heldForMs: now() - holder.borrowedAt,
-                ...(holder.borrowStack === undefined ? {} : { stack: holder.borrowStack }),
-              },
-      },
-      waiting: this.#writer.waiting + readers.waiting,
-      lastConnectError:
-        lastError === undefined
-          ? undefined
-          : lastError instanceof Error
-            ? lastError.message
-            : String(lastError),
-    }
+    return poolStatus(this.#state, this.#options.driver.target, this.#writer, this.#readers)
   }
 
   /** Metrics named after the OpenTelemetry database-client conventions. */
   metrics(): PoolMetrics {
-    const w = this.#writer.status()
-    const r = this.#readers?.status()
-    const m = this.#metrics
-    return {
-      poolName: this.#options.name,
-      'db.client.connection.count': {
-        idle: w.idle + (r?.idle ?? 0),
-        used: w.inUse + (r?.inUse ?? 0),
-      },
-      'db.client.connection.max': 1 + (r?.max ?? 0),
-      'db.client.connection.idle.min': 1 + (r?.min ?? 0),
-      'db.client.connection.pending_requests': w.waiting + (r?.waiting ?? 0),
-      'db.client.connection.timeouts': m.timeouts,
-      'db.client.connection.create_time': m.createTime.snapshot(),
-      'db.client.connection.wait_time': m.waitTime.snapshot(),
-      'db.client.connection.use_time': m.useTime.snapshot(),
-    }
+    return poolMetrics(
+      this.#options.name,
+      this.#metrics,
+      this.#writer.status(),
+      this.#readers?.status(),
+    )
   }
 
   /**

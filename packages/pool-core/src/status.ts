@@ -1,4 +1,5 @@
 import type { Role } from './driver.js'
+import type { Lane } from './lane.js'
 
 /** The pool's lifecycle state. */
 export type PoolState = 'open' | 'closing' | 'closed'
@@ -69,4 +70,53 @@ export function describeStatus(status: PoolStatus): string {
   const r = status.readers
   const readers = `readers ${r.inUse} in use, ${r.idle} idle, ${r.opening} opening (max ${r.max}), ${r.waiting} waiting`
   return `${writer}; ${readers}; ${status.waiting} waiting in total`
+}
+
+const NO_READERS: LaneStatus = {
+  open: 0,
+  idle: 0,
+  inUse: 0,
+  opening: 0,
+  waiting: 0,
+  min: 0,
+  max: 0,
+}
+
+/** Builds the pool's status from its lanes (no reader lane for a private in-memory database). */
+export function poolStatus<C>(
+  state: PoolState,
+  target: string,
+  writer: Lane<C>,
+  readerLane: Lane<C> | undefined,
+): PoolStatus {
+  const { open, idle, inUse, opening, waiting, min, max } = readerLane?.status() ?? NO_READERS
+  const holder = writer.holder()
+  const lastError = writer.lastConnectError ?? readerLane?.lastConnectError
+  return {
+    state,
+    closed: state === 'closed',
+    target,
+    readers: { open, idle, inUse, opening, waiting, min, max },
+    writer: {
+      open: writer.status().open > 0,
+      inUse: holder !== undefined,
+      queued: writer.waiting,
+      holder:
+        holder === undefined
+          ? undefined
+          : {
+              role: 'writer',
+              purpose: holder.purpose,
+              heldForMs: performance.now() - holder.borrowedAt,
+              ...(holder.borrowStack === undefined ? {} : { stack: holder.borrowStack }),
+            },
+    },
+    waiting: writer.waiting + waiting,
+    lastConnectError:
+      lastError === undefined
+        ? undefined
+        : lastError instanceof Error
+          ? lastError.message
+          : String(lastError),
+  }
 }
