@@ -1,0 +1,83 @@
+import type {
+  AcquireOptions,
+  CallOptions,
+  Lease,
+  Role,
+  TransactionOptions,
+} from '@litepool/pool-core'
+import type { SqliteParams } from '@litepool/sqlite-base'
+
+// The slice of a litepool SQLite pool this dialect calls, typed structurally (as Kysely types the
+// slice of better-sqlite3 it uses): a `Pool` from `createPool` with either driver satisfies it.
+
+/**
+ * The part of a cached prepared statement (`SqliteStatement` from `@litepool/sqlite-base`) the
+ * dialect uses.
+ *
+ * @example
+ * ```ts
+ * const statement: DialectStatement = connection.prepare('select * from users where id = ?')
+ * const rows = statement.all([1])
+ * ```
+ */
+export interface DialectStatement {
+  run(params?: SqliteParams): {
+    readonly changes: number
+    readonly lastInsertRowid: number | bigint
+  }
+  all(params?: SqliteParams): unknown[]
+  iterate(params?: SqliteParams): Iterator<unknown>
+}
+
+/**
+ * The part of a litepool SQLite connection (`SqliteConnection`) the dialect uses. `prepare`
+ * returns the connection's cached statement, so a query's SQL is prepared once per connection.
+ *
+ * @example
+ * ```ts
+ * await pool.read((c: DialectConnection) => c.prepare('select 1 as one').all())
+ * ```
+ */
+export interface DialectConnection {
+  /** `writer` or a `query_only` `reader`. */
+  readonly role: Role
+  /** True while a transaction (or savepoint) is open on the connection. */
+  readonly inTransaction: boolean
+  prepare(sql: string): DialectStatement
+  /** Runs SQL without caching a statement (savepoint names vary). */
+  exec(sql: string): void
+}
+
+/**
+ * The part of a litepool `Pool` the dialect uses. Any `createPool({ driver: betterSqlite3(…) })` or
+ * `createPool({ driver: nodeSqlite(…) })` is one.
+ *
+ * @example
+ * ```ts
+ * const pool: DialectPool = createPool({ driver: betterSqlite3({ filename: 'app.db' }) })
+ * ```
+ */
+export interface DialectPool {
+  read<T>(fn: (connection: DialectConnection) => T | Promise<T>, options?: CallOptions): Promise<T>
+  write<T>(fn: (connection: DialectConnection) => T | Promise<T>, options?: CallOptions): Promise<T>
+  transaction<T>(
+    fn: (connection: DialectConnection) => T | Promise<T>,
+    options?: TransactionOptions,
+  ): Promise<T>
+  acquire(options?: AcquireOptions): Promise<Lease<DialectConnection>>
+  close(): Promise<void>
+}
+
+/**
+ * Kysely 0.29 passes `{ signal }` to driver and connection methods; 0.28 passes nothing. The
+ * signal aborts waiting for a connection or for another process's lock (a running SQLite
+ * statement cannot be interrupted).
+ *
+ * @example
+ * ```ts
+ * await db.selectFrom('person').selectAll().execute({ signal: AbortSignal.timeout(1_000) }) // Kysely 0.29
+ * ```
+ */
+export interface AbortOptions {
+  readonly signal?: AbortSignal
+}
