@@ -68,6 +68,7 @@ const STABLE_KEYS = [
   'maintain.truncate-on-close',
   'pool.concurrent-writers',
   'pool.lock-timeout-names-file',
+  'pool.state-restored-between-borrowers',
   'pool.reads-see-writes',
   'pool.close-releases-everything',
 ]
