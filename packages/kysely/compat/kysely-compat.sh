@@ -2,7 +2,7 @@
 # Runs this package's tests (built dist/ included) against another Kysely release, installed into a
 # temporary directory; the workspace keeps its own devDependency.
 #
-#   compat/kysely-compat.sh 0.29.9 [path/to/node]    # 0.29 wants Node 22+: pass a Node 22/24 binary
+#   compat/kysely-compat.sh 0.29.9 [path/to/node] [vitest args…]   # 0.29 wants Node 22+: pass a Node 22/24 binary
 #
 # better-sqlite3 is built for the workspace's Node; on another Node only the node:sqlite driver runs.
 set -euo pipefail
@@ -24,4 +24,4 @@ fi
 echo "kysely $installed on Node $("$node" -v), drivers: $drivers"
 cd "$repo"
 KYSELY_DIR="$tmp/node_modules/kysely" LITEPOOL_KYSELY_DRIVERS="$drivers" \
-  "$node" node_modules/vitest/vitest.mjs run --config "$here/vitest.config.ts"
+  "$node" node_modules/vitest/vitest.mjs run --config "$here/vitest.config.ts" "${@:3}"
