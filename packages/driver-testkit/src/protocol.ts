@@ -91,7 +91,11 @@ export interface Child {
   tell(type: 'go' | 'stop' | 'release'): void
 }
 
-const CHILD_URL = new URL('./child.mjs', import.meta.url)
+/** The forked script: `dist/child.mjs` beside the built suite, also when the suite runs from `src/` (coverage). */
+const CHILD_URL = new URL(
+  import.meta.url.endsWith('.ts') ? '../dist/child.mjs' : './child.mjs',
+  import.meta.url,
+)
 
 /**
  * Forks a child process that builds the harness's driver (by module and export name) and runs
