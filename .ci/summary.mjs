@@ -8,7 +8,9 @@ for (const file of process.argv.slice(2)) {
   const report = JSON.parse(readFileSync(file, 'utf8'))
   const leg = file.split('/').pop().replace('.json', '')
   const legSkipped = report.numPendingTests + report.numTodoTests
-  console.log(`${leg}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${legSkipped} skipped (${report.numTotalTestSuites} suites)`)
+  console.log(
+    `${leg}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${legSkipped} skipped (${report.numTotalTestSuites} suites)`,
+  )
   passed += report.numPassedTests
   failed += report.numFailedTests
   skipped += legSkipped

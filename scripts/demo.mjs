@@ -47,7 +47,8 @@ async function naive() {
   for (const db of all) db.pragma('journal_mode = WAL')
   seed(all[0])
   const waiting = []
-  const borrow = () => (free.length > 0 ? Promise.resolve(free.pop()) : new Promise((r) => waiting.push(r)))
+  const borrow = () =>
+    free.length > 0 ? Promise.resolve(free.pop()) : new Promise((r) => waiting.push(r))
   const giveBack = (db) => (waiting.length > 0 ? waiting.shift()(db) : free.push(db))
   let busy = 0
   let ok = 0
@@ -81,7 +82,8 @@ async function withLitepool() {
   const pool = createPool({ driver: betterSqlite3({ filename }), readers: { min: 1, max: 4 } })
   await pool.write((c) => {
     c.exec('delete from accounts')
-    for (let id = 1; id <= ACCOUNTS; id++) c.run('insert into accounts (id, balance) values (?, ?)', [id, START_BALANCE])
+    for (let id = 1; id <= ACCOUNTS; id++)
+      c.run('insert into accounts (id, balance) values (?, ?)', [id, START_BALANCE])
   })
 
   let busy = 0
@@ -98,7 +100,8 @@ async function withLitepool() {
     ),
   )
   const transferMs = performance.now() - started
-  for (const r of results) if (r.status === 'rejected' && String(r.reason?.driverCode).startsWith('SQLITE_BUSY')) busy++
+  for (const r of results)
+    if (r.status === 'rejected' && String(r.reason?.driverCode).startsWith('SQLITE_BUSY')) busy++
   const ok = results.filter((r) => r.status === 'fulfilled').length
   const { total } = await pool.read((c) => c.get('select sum(balance) as total from accounts'))
 
@@ -127,7 +130,9 @@ async function withLitepool() {
       })
       .catch(() => {})
     const two = await pool.read((c) => c.get('select balance from accounts where id = 2'))
-    log(`   nested savepoint: account 2 was ${before}, the inner transaction added 999 and threw; now ${two.balance} — only the inner work was undone`)
+    log(
+      `   nested savepoint: account 2 was ${before}, the inner transaction added 999 and threw; now ${two.balance} — only the inner work was undone`,
+    )
     tx.run('update accounts set balance = balance - 100 where id = 1')
   })
 
@@ -151,19 +156,34 @@ function openFilesOf(path) {
 }
 
 log(`litepool demo — SQLite file ${filename}\n`)
-log(`1. ${TRANSFERS} concurrent async transfers through a generic 4-connection pool (BEGIN … await … UPDATE):`)
+log(
+  `1. ${TRANSFERS} concurrent async transfers through a generic 4-connection pool (BEGIN … await … UPDATE):`,
+)
 const before = await naive()
-log(`   ${before.ok} committed, ${before.failed} failed (${before.busy} with SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT)`)
+log(
+  `   ${before.ok} committed, ${before.failed} failed (${before.busy} with SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT)`,
+)
 
 log(`\n2. the same ${TRANSFERS} transfers through litepool (one writer lane, BEGIN IMMEDIATE):`)
 const after = await withLitepool()
-log(`   ${after.ok} committed in ${after.transferMs.toFixed(0)} ms, ${after.busy} SQLITE_BUSY; sum of balances ${after.total} (expected ${ACCOUNTS * START_BALANCE})`)
+log(
+  `   ${after.ok} committed in ${after.transferMs.toFixed(0)} ms, ${after.busy} SQLITE_BUSY; sum of balances ${after.total} (expected ${ACCOUNTS * START_BALANCE})`,
+)
 log(`\n3. 200 concurrent reads were served by ${after.readers} reader connections in parallel`)
 const m = after.metrics
-log(`   connections opened: ${m['db.client.connection.create_time'].count}, acquires: ${m['db.client.connection.wait_time'].count}, timeouts: ${m['db.client.connection.timeouts']}`)
-log(`   after close(): pool ${after.state}, open handles on the database files: ${openFilesOf(filename)}`)
+log(
+  `   connections opened: ${m['db.client.connection.create_time'].count}, acquires: ${m['db.client.connection.wait_time'].count}, timeouts: ${m['db.client.connection.timeouts']}`,
+)
+log(
+  `   after close(): pool ${after.state}, open handles on the database files: ${openFilesOf(filename)}`,
+)
 
 rmSync(dir, { recursive: true, force: true })
-const healthy = after.busy === 0 && after.ok === TRANSFERS && after.total === ACCOUNTS * START_BALANCE
-log(healthy ? '\n✓ litepool: every transfer committed, no BUSY, no money lost' : '\n✗ unexpected result — please report it')
+const healthy =
+  after.busy === 0 && after.ok === TRANSFERS && after.total === ACCOUNTS * START_BALANCE
+log(
+  healthy
+    ? '\n✓ litepool: every transfer committed, no BUSY, no money lost'
+    : '\n✗ unexpected result — please report it',
+)
 process.exit(healthy ? 0 : 1)

@@ -125,7 +125,7 @@ export function formatStatus(s: MigrationStatus, folder: string, p: Paint): stri
 }
 
 /** The `plan` screen: each step with its SQL, as a runnable-looking script. */
-export function formatPlan(plan: MigrationPlan, p: Paint): string {
+export function formatPlan(plan: MigrationPlan, p: Paint, cwd: string = process.cwd()): string {
   if (plan.steps.length === 0)
     return p.green(
       `Nothing to ${plan.direction === 'up' ? 'apply' : 'roll back'}: the database is at version ${plan.from}.`,
@@ -145,9 +145,7 @@ export function formatPlan(plan: MigrationPlan, p: Paint): string {
     out.push('', p.bold(`-- ${step.name} (${step.direction}, ${how})`))
     out.push(
       step.sql === undefined
-        ? p.dim(
-            `-- ${relative(process.cwd(), step.file)} is a module: its SQL is produced when it runs`,
-          )
+        ? p.dim(`-- ${relative(cwd, step.file)} is a module: its SQL is produced when it runs`)
         : step.sql.trimEnd() || p.dim('-- (empty)'),
     )
   }

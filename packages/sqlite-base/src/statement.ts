@@ -72,9 +72,9 @@ export class SqliteStatement<Row = DefaultRow> {
    * which ends its read snapshot; a connection that is reset or closed ends open iterations too.
    */
   iterate(params?: SqliteParams): Generator<Row, void, undefined> {
-    const holder: { self?: Generator<Row, void, undefined> } = {}
-    const generator = iterateRows<Row>(this, params, holder)
-    holder.self = generator
+    const cursor: Cursor<Row> = { statement: this, self: undefined }
+    const generator = iterateRows<Row>(cursor, params)
+    cursor.self = generator
     return generator
   }
 
@@ -93,13 +93,24 @@ export class SqliteStatement<Row = DefaultRow> {
   }
 }
 
+/**
+ * What an `iterate` loop reaches its statement through. V8 keeps a generator's arguments after the
+ * generator ended, so a finished loop the caller still holds would keep the statement (and, on a
+ * binding that finalizes statements only when collected, the closed database's file descriptors)
+ * alive; the loop therefore takes this holder and empties it when it ends.
+ */
+interface Cursor<Row> {
+  statement: SqliteStatement<Row> | undefined
+  self: Generator<Row, void, undefined> | undefined
+}
+
 function* iterateRows<Row>(
-  statement: SqliteStatement<Row>,
+  cursor: Cursor<Row>,
   params: SqliteParams | undefined,
-  holder: { self?: Generator<Row, void, undefined> },
 ): Generator<Row, void, undefined> {
+  const statement = cursor.statement as SqliteStatement<Row>
+  const self = cursor.self as Generator<unknown, void, undefined>
   const iterator = statement.openIterator(params)
-  const self = holder.self as Generator<unknown, void, undefined>
   statement.iterators.add(self)
   try {
     for (;;) {
@@ -115,5 +126,7 @@ function* iterateRows<Row>(
   } finally {
     statement.iterators.delete(self)
     iterator.return?.()
+    cursor.statement = undefined
+    cursor.self = undefined
   }
 }

@@ -162,6 +162,8 @@ const lifecycleScenarios = [
         expect(open?.wal).toBeGreaterThanOrEqual(3)
         await Promise.all([writer, ...readers].map((c) => driver.close(c)))
         expect(countOpenFiles(t.filename)).toEqual({ db: 0, wal: 0, shm: 0, total: 0 })
+        // The caller still holds the iteration that close ended: it must not pin the statement.
+        expect(abandoned?.next()).toEqual({ done: true, value: undefined })
         await driver.close(writer) // idempotent
       },
     },
