@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { isBusyError } from '@litepool/pool-core'
+import { retryWhileBusy } from '@litepool/pool-core'
 import { BEGIN_SQL, SQL, type SqliteConnection } from '@litepool/sqlite-base'
 import { type LockHolder, MigrationError, MigrationLockError } from './errors.js'
 import { ensureTables, tableExists } from './history.js'
@@ -11,29 +11,19 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /**
  * Runs a statement that takes the write lock; while another process holds it (`SQLITE_BUSY` after
- * the driver's short busy timeout) retries with asynchronous backoff until `deadline`, so the
- * event loop never sleeps inside SQLite.
+ * the driver's short busy timeout) retries with pool-core's asynchronous backoff until `deadline`,
+ * so the event loop never sleeps inside SQLite.
  */
-export async function retryBusy<T>(op: () => T, deadline: number, what: string): Promise<T> {
-  let delay = 2
-  for (;;) {
-    try {
-      return op()
-    } catch (error) {
-      if (!isBusyError(error)) throw error
-      if (now() >= deadline) {
-        throw new MigrationError(
-          `the database stayed locked by another connection; gave up on ${what}`,
-          {
-            code: 'LITEPOOL_MIGRATION_LOCK_TIMEOUT',
-            cause: error,
-          },
-        )
-      }
-      await sleep(Math.min(delay * (0.5 + Math.random()), Math.max(1, deadline - now())))
-      delay = Math.min(delay * 2, 100)
-    }
-  }
+export function retryBusy<T>(op: () => T, deadline: number, what: string): Promise<T> {
+  return retryWhileBusy(op, {
+    deadline,
+    what,
+    onDeadline: (error) =>
+      new MigrationError(`the database stayed locked by another connection; gave up on ${what}`, {
+        code: 'LITEPOOL_MIGRATION_LOCK_TIMEOUT',
+        cause: error,
+      }),
+  })
 }
 
 /** `BEGIN IMMEDIATE` on the pinned connection, retried while another process writes. */

@@ -4,6 +4,7 @@ import {
   AcquireTimeoutError,
   DatabaseError,
   LockTimeoutError,
+  retryWhileBusy,
 } from './index.js'
 import { expectIdle, settle, ticks, useTestPools } from './test-utils/harness.js'
 
@@ -162,5 +163,43 @@ describe('another process holds the write lock', () => {
     await vi.advanceTimersByTimeAsync(50)
     expect((await write).error).toBe(fatal)
     expectIdle(pool, db)
+  })
+})
+
+describe('retryWhileBusy (shared with @litepool/migrate)', () => {
+  it('retries while busy and returns the first success', async () => {
+    let attempts = 0
+    const value = await retryWhileBusy(
+      () => {
+        if (++attempts < 4) throw busy()
+        return 'done'
+      },
+      { deadline: performance.now() + 5_000, what: 'a test lock', onDeadline: (e) => e },
+    )
+    expect([value, attempts]).toEqual(['done', 4])
+  })
+
+  it('throws other errors at once, and onDeadline at the deadline', async () => {
+    const other = new RangeError('not busy')
+    let attempts = 0
+    await expect(
+      retryWhileBusy(
+        () => {
+          attempts++
+          throw other
+        },
+        { deadline: performance.now() + 5_000, what: 'x', onDeadline: (e) => e },
+      ),
+    ).rejects.toBe(other)
+    expect(attempts).toBe(1)
+    const late = new TypeError('gave up')
+    await expect(
+      retryWhileBusy(
+        () => {
+          throw busy()
+        },
+        { deadline: performance.now() + 20, what: 'x', onDeadline: () => late },
+      ),
+    ).rejects.toBe(late)
   })
 })

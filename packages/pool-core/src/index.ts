@@ -33,6 +33,7 @@ export {
 } from './errors.js'
 export { CHANNELS, type ChannelName } from './events.js'
 export type { Lease } from './lease.js'
+export { type BusyRetry, retryWhileBusy } from './lock.js'
 export { consoleLogger, type Logger, silentLogger } from './logger.js'
 export { PoolManager, type PoolManagerOptions } from './manager.js'
 export type { HistogramSnapshot, PoolMetrics } from './metrics.js'

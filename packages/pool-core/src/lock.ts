@@ -1,5 +1,5 @@
 import type { MaybePromise } from './driver.js'
-import { AcquireAbortedError, isBusyError, LockTimeoutError } from './errors.js'
+import { AcquireAbortedError, type DatabaseError, isBusyError, LockTimeoutError } from './errors.js'
 import type { PoolStatus } from './status.js'
 
 /** What a lock wait is about, for its errors. */
@@ -32,44 +32,80 @@ export function takeLock(op: () => MaybePromise<void>, wait: LockWait): Promise<
     if (result instanceof Promise) {
       return result.catch((error: unknown) => {
         if (!isBusyError(error)) throw error
-        return untilUnlocked(op, wait)
+        return retryWhileBusy(op, lockRetry(wait), true)
       })
     }
     return undefined
   } catch (error) {
     if (!isBusyError(error)) throw error
-    return untilUnlocked(op, wait)
+    return retryWhileBusy(op, lockRetry(wait), true)
   }
 }
 
-/**
- * Retries a lock-taking statement with backoff while another process holds the lock.
- * The wait is asynchronous: the driver's own busy timeout stays short, so the event loop never
- * sleeps inside the database while we wait.
- */
-async function untilUnlocked(op: () => MaybePromise<void>, wait: LockWait): Promise<void> {
+function lockRetry(wait: LockWait): BusyRetry {
   const started = now()
+  return {
+    deadline: wait.deadline,
+    signal: wait.signal,
+    what: `the lock on ${wait.target}`,
+    onDeadline: (error) =>
+      new LockTimeoutError(
+        `${wait.target} stayed locked by another connection for ${Math.round(now() - started)} ms; ` +
+          `gave up on ${wait.what} at the deadline (acquireTimeoutMs ${wait.acquireTimeoutMs})`,
+        { status: wait.status(), cause: error },
+      ),
+  }
+}
+
+/** How {@link retryWhileBusy} waits. */
+export interface BusyRetry {
+  /** Give up at this time (`performance.now()` clock). */
+  readonly deadline: number
+  /** Stop waiting when this aborts (`AcquireAbortedError`). */
+  readonly signal?: AbortSignal | undefined
+  /** What is waited for, named when the wait is aborted. */
+  readonly what: string
+  /** The error to throw at the deadline, given the last busy error. */
+  onDeadline(lastError: DatabaseError): unknown
+}
+
+/**
+ * Runs `op` until it stops failing with a busy error (another connection or process holds the
+ * lock), waiting between attempts with jittered exponential backoff (1 ms doubling to 50 ms) — an
+ * asynchronous wait, so the driver's own busy timeout can stay short and the event loop never
+ * sleeps inside the database. Other errors are thrown as they are; at `deadline`,
+ * `onDeadline(lastError)` is thrown. `afterFailure`: the caller already tried once, wait first.
+ *
+ * @example
+ * ```ts
+ * await retryWhileBusy(() => connection.exec('BEGIN IMMEDIATE'), {
+ *   deadline: performance.now() + 5_000,
+ *   what: 'BEGIN IMMEDIATE',
+ *   onDeadline: (error) => error,
+ * })
+ * ```
+ */
+export async function retryWhileBusy<T>(
+  op: () => MaybePromise<T>,
+  retry: BusyRetry,
+  afterFailure = false,
+): Promise<T> {
   let delay = 1
-  for (;;) {
-    await sleep(Math.min(Math.max(0, wait.deadline - now()), delay * (0.5 + Math.random())))
-    delay = Math.min(delay * 2, MAX_BACKOFF_MS)
+  for (let waitFirst = afterFailure; ; waitFirst = true) {
+    if (waitFirst) {
+      await sleep(Math.min(Math.max(0, retry.deadline - now()), delay * (0.5 + Math.random())))
+      delay = Math.min(delay * 2, MAX_BACKOFF_MS)
+    }
     try {
-      await op()
-      return
+      return await op()
     } catch (error) {
       if (!isBusyError(error)) throw error
-      if (wait.signal?.aborted) {
-        throw new AcquireAbortedError(`waiting for the lock on ${wait.target} was aborted`, {
-          cause: wait.signal.reason,
+      if (retry.signal?.aborted) {
+        throw new AcquireAbortedError(`waiting for ${retry.what} was aborted`, {
+          cause: retry.signal.reason,
         })
       }
-      if (wait.deadline - now() <= 0) {
-        throw new LockTimeoutError(
-          `${wait.target} stayed locked by another connection for ${Math.round(now() - started)} ms; ` +
-            `gave up on ${wait.what} at the deadline (acquireTimeoutMs ${wait.acquireTimeoutMs})`,
-          { status: wait.status(), cause: error },
-        )
-      }
+      if (now() >= retry.deadline) throw retry.onDeadline(error)
     }
   }
 }
