@@ -1,4 +1,4 @@
-import { TransactionError } from '@litepool/pool-core'
+import { TransactionError, trackAsyncContext } from '@litepool/pool-core'
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 import { type Plan, planQuery } from './classify.js'
 import { chunksOf, runCompiled } from './execute.js'
@@ -18,6 +18,11 @@ const DEFAULT_CHUNK_SIZE = 100
 export class LitepoolConnection implements DatabaseConnection {
   readonly #state: DialectState
   #transaction: OpenTransaction | undefined
+  /**
+   * Ends the async-context tracking this connection holds from acquire until its first plain
+   * query, its transaction's begin, or its release, whichever comes first (decision 0030).
+   */
+  readonly untrack: () => void = trackAsyncContext()
 
   constructor(state: DialectState) {
     this.#state = state
@@ -36,6 +41,7 @@ export class LitepoolConnection implements DatabaseConnection {
   executeQuery<R>(compiled: CompiledQuery, options?: AbortOptions): Promise<QueryResult<R>> {
     const transaction = this.#transaction
     if (transaction !== undefined) return this.#inTransaction(transaction, compiled)
+    this.untrack() // a plain query: no transaction callback's context to bind on this connection
     const state = this.#state
     if (state.destroyed) return Promise.reject(destroyedError())
     const plan = planQuery(compiled)
@@ -67,6 +73,7 @@ export class LitepoolConnection implements DatabaseConnection {
       yield* chunksOf<R>(transaction.connection, compiled, size, check)
       return
     }
+    this.untrack()
     const state = this.#state
     state.assertOpen()
     if (planQuery(compiled).route !== 'read') {

@@ -1,4 +1,9 @@
-import { createPool, TransactionError } from '@litepool/pool-core'
+import {
+  type BoundContext,
+  createPool,
+  TransactionError,
+  trackAsyncContext,
+} from '@litepool/pool-core'
 import { SAVEPOINT_SQL } from '@litepool/sqlite-base'
 import type { DatabaseConnection, Driver, TransactionSettings } from 'kysely'
 import type { ResolvedDialectConfig } from './config.js'
@@ -19,6 +24,8 @@ const noop = (): void => {}
 export class LitepoolDriver implements Driver {
   readonly #config: ResolvedDialectConfig
   #state: DialectState | undefined
+  /** Tracks async context from Kysely's first `init()` to its first `acquireConnection()`. */
+  #untrackInit: (() => void) | undefined
 
   constructor(config: ResolvedDialectConfig) {
     this.#config = config
@@ -26,20 +33,39 @@ export class LitepoolDriver implements Driver {
 
   /** Creates the pool when the dialect owns it; a borrowed pool is used as it is. */
   async init(): Promise<void> {
-    this.#state ??= new DialectState(
-      this.#config.pool ?? (createPool(this.#config.poolOptions) as DialectPool),
-    )
+    // Kysely's first query awaits init() before it acquires: track context from here already.
+    this.#untrackInit ??= trackAsyncContext()
+    try {
+      this.#state ??= new DialectState(
+        this.#config.pool ?? (createPool(this.#config.poolOptions) as DialectPool),
+      )
+    } catch (error) {
+      this.#endInitTracking()
+      throw error
+    }
   }
 
+  /**
+   * Kysely calls this synchronously when a query or transaction starts, before the promises that
+   * later run a `db.transaction()` callback exist; the connection tracks async context from here
+   * until it is released, so `beginTransaction` can bind that callback's context (see there).
+   */
   async acquireConnection(): Promise<DatabaseConnection> {
     const state = this.#open()
-    return new LitepoolConnection(state)
+    const connection = new LitepoolConnection(state)
+    this.#endInitTracking()
+    return connection
   }
 
   /**
    * Inside a litepool transaction (found the way `pool.read` finds it): a savepoint on its
    * connection. Otherwise `read only` takes a snapshot on a reader, and anything else a
    * transaction on the writer in the configured mode (default `immediate`).
+   *
+   * Kysely runs the `db.transaction()` callback in the async context that calls this method, once
+   * it resolves. Binding that context (synchronously, before the first await) to the writer
+   * transaction makes `pool.write`, `pool.transaction` and `db` queries inside the callback join
+   * it, as they do inside a `pool.transaction` callback, instead of waiting for the writer.
    */
   async beginTransaction(
     connection: DatabaseConnection,
@@ -51,26 +77,39 @@ export class LitepoolDriver implements Driver {
     if (handle.transaction?.active === true) {
       throw new TransactionError('a transaction is already open on this Kysely connection')
     }
+    const context = settings.accessMode === 'read only' ? undefined : state.pool.bindContext()
+    try {
+      const transaction = await this.#begin(state, settings, options, context)
+      if (state.destroyed) {
+        await transaction.rollback()
+        throw destroyedError()
+      }
+      state.transactions.add(transaction)
+      handle.transaction = transaction
+    } finally {
+      handle.untrack() // the transaction (if any) now keeps the context store on
+    }
+  }
+
+  async #begin(
+    state: DialectState,
+    settings: TransactionSettings,
+    options: AbortOptions | undefined,
+    context: BoundContext | undefined,
+  ): Promise<OpenTransaction> {
     const enclosing = await enclosingTransaction(state.pool)
-    let transaction: OpenTransaction
-    if (enclosing !== undefined) transaction = beginSavepoint(enclosing)
-    else if (settings.accessMode === 'read only') {
-      transaction = await beginSnapshot(state.pool, callOptions(options))
-    } else {
-      transaction = await beginWriter(
-        state.pool,
-        this.#config.transactionMode,
-        callOptions(options),
-      ).catch((error: unknown) => {
-        throw state.explainTimeout(error)
-      })
+    if (enclosing !== undefined) return beginSavepoint(enclosing)
+    if (settings.accessMode === 'read only') {
+      return beginSnapshot(state.pool, callOptions(options))
     }
-    if (state.destroyed) {
-      await transaction.rollback()
-      throw destroyedError()
-    }
-    state.transactions.add(transaction)
-    handle.transaction = transaction
+    return beginWriter(
+      state.pool,
+      this.#config.transactionMode,
+      callOptions(options),
+      context,
+    ).catch((error: unknown) => {
+      throw state.explainTimeout(error)
+    })
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
@@ -96,6 +135,7 @@ export class LitepoolDriver implements Driver {
   /** A transaction Kysely never ended is rolled back; otherwise there is nothing to release. */
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
     const handle = asLitepool(connection)
+    handle.untrack()
     const transaction = handle.transaction
     if (transaction === undefined) return
     handle.transaction = undefined
@@ -108,6 +148,7 @@ export class LitepoolDriver implements Driver {
    * pool stays open (other Kysely instances or code may share it); an owned pool is closed.
    */
   async destroy(): Promise<void> {
+    this.#endInitTracking()
     const state = this.#state
     if (state === undefined || state.destroyed) return
     state.destroyed = true
@@ -118,6 +159,11 @@ export class LitepoolDriver implements Driver {
     state.leases.clear()
     await Promise.all(leases.map((lease) => lease.release().catch(noop)))
     if (this.#config.pool === undefined) await state.pool.close()
+  }
+
+  #endInitTracking(): void {
+    this.#untrackInit?.()
+    this.#untrackInit = undefined
   }
 
   #open(): DialectState {

@@ -27,9 +27,10 @@ export class DialectState {
   }
 
   /**
-   * Adds the likely cause to a writer-lane timeout while a `db.transaction()` of this Kysely
-   * instance holds the writer: work started with `db` (not `trx`) inside its callback waits for
-   * the transaction that waits for it. Other errors pass through.
+   * Adds the likely cause to a writer-lane timeout while a transaction of this Kysely instance
+   * holds the writer: work started through `db` (not `trx`) while a `db.startTransaction()` is
+   * open — or from code the `db.transaction()` callback did not start itself — waits for the
+   * transaction that waits for it. Other errors pass through.
    */
   explainTimeout(error: unknown): unknown {
     if (!(error instanceof AcquireTimeoutError) || error instanceof LockTimeoutError) return error
@@ -37,10 +38,10 @@ export class DialectState {
     for (const t of this.transactions) if (t.kind === 'writer' && t.active) held = true
     if (!held) return error
     return new AcquireTimeoutError(
-      `${error.message}. A db.transaction() of this Kysely instance holds the writer: a write ` +
-        'through `db` (not `trx`), a nested db.transaction() or pool.write/pool.transaction made ' +
-        'inside its callback waits for it until this timeout. Use `trx`, or open the outer ' +
-        'transaction with pool.transaction(() => db.transaction().execute(…)) so both join it',
+      `${error.message}. A transaction of this Kysely instance holds the writer: a write through ` +
+        '`db` (not `trx`) while a db.startTransaction() is open, or made from code that did not ' +
+        'start inside the db.transaction() callback, waits for it until this timeout. Use `trx`, ' +
+        'or run the work inside the callback (or inside pool.transaction) so it joins',
       { status: error.status, cause: error },
     )
   }

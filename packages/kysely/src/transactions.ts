@@ -1,4 +1,9 @@
-import { type CallOptions, TransactionError, type TransactionMode } from '@litepool/pool-core'
+import {
+  type BoundContext,
+  type CallOptions,
+  TransactionError,
+  type TransactionMode,
+} from '@litepool/pool-core'
 import { BEGIN_SQL, SAVEPOINT_SQL, SQL } from '@litepool/sqlite-base'
 import type { DialectConnection, DialectPool } from './types.js'
 
@@ -73,6 +78,7 @@ export function beginWriter(
   pool: DialectPool,
   mode: TransactionMode,
   options: CallOptions,
+  context: BoundContext | undefined,
 ): Promise<OpenTransaction> {
   return new Promise<OpenTransaction>((resolve, reject) => {
     let opened = false
@@ -89,7 +95,7 @@ export function beginWriter(
             const settle = (error: unknown) => (error === undefined ? commit() : rollback(error))
             resolve(new WriterTransaction(connection, settle, outcome))
           }),
-        { ...options, mode },
+        { ...options, mode, context },
       )
       .then(
         () => settleOutcome?.resolve(),

@@ -1,5 +1,6 @@
 import type {
   AcquireOptions,
+  BoundContext,
   CallOptions,
   Lease,
   Role,
@@ -65,6 +66,7 @@ export interface DialectPool {
     options?: TransactionOptions,
   ): Promise<T>
   acquire(options?: AcquireOptions): Promise<Lease<DialectConnection>>
+  bindContext(): BoundContext | undefined
   close(): Promise<void>
 }
 

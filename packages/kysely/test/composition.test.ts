@@ -157,34 +157,157 @@ for (const d of DRIVERS) {
       ])
     })
 
-    it('inside a plain db.transaction, a write through `db` (not `trx`) times out with a hint', async () => {
-      const pool = makePool(d, { acquireTimeoutMs: 150 })
-      const db = makeDb(pool)
-      await seed(db)
-      const error = await db.transaction().execute(async () => {
-        return db
-          .insertInto('person')
-          .values({ name: 'X', age: 1 })
-          .execute()
-          .catch((e: unknown) => e)
-      })
-      expect(error).toBeInstanceOf(AcquireTimeoutError)
-      expect((error as Error).message).toMatch(
-        /Use `trx`, or open the outer transaction with pool\.transaction/,
-      )
-    })
-
-    // Known gap (decision 0030): Kysely calls the transaction callback itself, in the caller's async
-    // context, so pool-core cannot see the Kysely transaction from inside it. pool.write there waits
-    // for the writer the Kysely transaction holds, until acquireTimeoutMs. Red once it composes.
-    it.fails('known gap: pool.write inside a plain db.transaction callback joins the transaction', async () => {
-      const pool = makePool(d, { acquireTimeoutMs: 150 })
+    it('inside db.transaction → pool.write, pool.transaction, db writes and a nested db.transaction all join it', async () => {
+      const pool = makePool(d, { acquireTimeoutMs: 2_000 })
       const db = makeDb(pool)
       await seed(db)
       await db.transaction().execute(async (trx) => {
-        await trx.insertInto('person').values({ name: 'K', age: 1 }).execute()
-        await pool.write((c) => c.run("insert into person (name, age) values ('P', 2)"))
+        await trx.insertInto('person').values({ name: 'A', age: 1 }).execute()
+        await db.insertInto('person').values({ name: 'B', age: 2 }).execute() // `db`, not `trx`
+        await pool.write((c) => c.run("insert into person (name, age) values ('C', 3)"))
+        await pool
+          .transaction(async (c) => {
+            c.run("insert into person (name, age) values ('D', 4)")
+            throw new Abort('nested savepoint only')
+          })
+          .catch(() => undefined)
+        await db
+          .transaction()
+          .execute(async (inner) => {
+            await inner.insertInto('person').values({ name: 'E', age: 5 }).execute()
+            throw new Abort('inner Kysely transaction only')
+          })
+          .catch(() => undefined)
+        // Reads through `db` and `pool.read` see the uncommitted rows: they run on the writer.
+        const seen = await db.selectFrom('person').select('name').where('id', '>', 3).execute()
+        expect(seen.map((r) => r.name)).toEqual(['A', 'B', 'C'])
+        expect(await pool.read((c) => c.inTransaction)).toBe(true)
+        expect(pool.status().readers.inUse).toBe(0)
       })
+      const names = await db
+        .selectFrom('person')
+        .select('name')
+        .where('id', '>', 3)
+        .orderBy('id')
+        .execute()
+      expect(names.map((r) => r.name)).toEqual(['A', 'B', 'C'])
+      expect(pool.status().writer.inUse).toBe(false)
+    })
+
+    it('when the db.transaction callback throws, what pool.write and db wrote inside is rolled back too', async () => {
+      const pool = makePool(d, { acquireTimeoutMs: 2_000 })
+      const db = makeDb(pool)
+      await seed(db)
+      const failed = await db
+        .transaction()
+        .execute(async (trx) => {
+          await trx.deleteFrom('pet').execute()
+          await pool.write((c) => c.run("insert into person (name) values ('P')"))
+          await db.updateTable('person').set({ age: 0 }).execute()
+          throw new Abort('undo all')
+        })
+        .catch((e: unknown) => e)
+      expect(failed).toBeInstanceOf(Abort)
+      expect(await db.selectFrom('pet').select('id').execute()).toHaveLength(3)
+      expect(await db.selectFrom('person').select('age').where('age', '=', 0).execute()).toEqual([])
+      expect(await db.selectFrom('person').select('id').execute()).toHaveLength(3)
+    })
+
+    it('the first query of a new Kysely instance can be a db.transaction that calls pool.write', async () => {
+      const pool = makePool(d, { acquireTimeoutMs: 2_000 })
+      await pool.write((c) => c.run('create table t (v text)'))
+      const db = makeDb<{ t: { v: string } }>(pool) // init() runs inside this first transaction
+      await db.transaction().execute(async (trx) => {
+        await pool.write((c) => c.run("insert into t values ('pool')"))
+        await trx.insertInto('t').values({ v: 'kysely' }).execute()
+      })
+      expect(await pool.read((c) => c.all('select v from t order by v'))).toEqual([
+        { v: 'kysely' },
+        { v: 'pool' },
+      ])
+    })
+
+    it('code outside the callback does not join: a concurrent pool.write waits and commits on its own', async () => {
+      const pool = makePool(d, { acquireTimeoutMs: 2_000 })
+      const db = makeDb(pool)
+      await seed(db)
+      const inside = gate()
+      // Started before the Kysely transaction (and before anything switched context tracking on).
+      const outsider = (async () => {
+        await inside.promise
+        await pool.write((c) => c.run("insert into person (name) values ('outsider')"))
+      })()
+      const failed = await db
+        .transaction()
+        .execute(async () => {
+          await pool.write((c) => c.run("insert into person (name) values ('insider')"))
+          inside.open()
+          await new Promise((r) => setTimeout(r, 30))
+          expect(pool.status().writer.queued).toBe(1) // the outsider waits for the writer
+          throw new Abort('undo the insider only')
+        })
+        .catch((e: unknown) => e)
+      expect(failed).toBeInstanceOf(Abort)
+      await outsider
+      const names = await db.selectFrom('person').select('name').where('id', '>', 3).execute()
+      expect(names.map((r) => r.name)).toEqual(['outsider'])
+      // And after the transaction, the caller's own context starts fresh transactions.
+      await pool.write((c) => c.run("insert into person (name) values ('after')"))
+      expect(await pool.read((c) => c.inTransaction)).toBe(false)
+    })
+
+    it('50 concurrent db.transactions that each increment through pool.write and `db` end at exactly 100', async () => {
+      const pool = makePool(d, { acquireTimeoutMs: 10_000 })
+      const db = makeDb(pool)
+      await db.schema
+        .createTable('counter')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('value', 'integer')
+        .execute()
+      await db.insertInto('counter').values({ id: 1, value: 0 }).execute()
+      const bump = () =>
+        db
+          .updateTable('counter')
+          .set((eb) => ({ value: eb('value', '+', 1) }))
+          .where('id', '=', 1)
+          .execute()
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          db.transaction().execute(async (trx) => {
+            const { value } = await db
+              .selectFrom('counter')
+              .select('value')
+              .executeTakeFirstOrThrow()
+            await new Promise((r) => setTimeout(r, i % 3))
+            await pool.write((c) => c.run('update counter set value = ? where id = 1', [value + 1]))
+            await (i % 2 === 0
+              ? bump()
+              : trx
+                  .updateTable('counter')
+                  .set((eb) => ({ value: eb('value', '+', 1) }))
+                  .execute())
+          }),
+        ),
+      )
+      expect(await db.selectFrom('counter').select('value').executeTakeFirstOrThrow()).toEqual({
+        value: 100,
+      })
+      expect(pool.status().writer.queued).toBe(0)
+    })
+
+    it('inside an open db.startTransaction(), a write through `db` (not `trx`) times out with a hint', async () => {
+      const pool = makePool(d, { acquireTimeoutMs: 150 })
+      const db = makeDb(pool)
+      await seed(db)
+      const trx = await db.startTransaction().execute()
+      const error = await db
+        .insertInto('person')
+        .values({ name: 'X', age: 1 })
+        .execute()
+        .catch((e: unknown) => e)
+      await trx.rollback().execute()
+      expect(error).toBeInstanceOf(AcquireTimeoutError)
+      expect((error as Error).message).toMatch(/Use `trx`/)
     })
   })
 }

@@ -40,7 +40,7 @@ export function parseFileName(
  * Reads every migration in `folder`, sorted by version. Files that do not start with a digit are
  * ignored (README, helpers); files that start with one but do not match `NNNN_name.ext`, two files
  * with one version, and malformed SQL directives throw {@link MigrationLoadError} naming the file.
- * Modules are not imported here (see {@link importMigration}), so `status` works without running
+ * Modules are not imported here (see `importMigration`), so `status` works without running
  * any of their code.
  *
  * @example

@@ -3,7 +3,7 @@ import { PoolError } from './errors.js'
 import type { Purpose } from './status.js'
 
 /**
- * Where a pooled connection is in its life. Changed only by {@link transition}, which rejects
+ * Where a pooled connection is in its life. Changed only by `transition()`, which rejects
  * illegal moves (HikariCP's PoolEntry states, made explicit):
  *
  * ```

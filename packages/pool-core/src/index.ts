@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export type { PoolOptions, ResolvedOptions } from './config.js'
+export { trackAsyncContext } from './context.js'
 export type {
   Driver,
   DriverCapabilities,
@@ -39,6 +40,7 @@ export { PoolManager, type PoolManagerOptions } from './manager.js'
 export type { HistogramSnapshot, PoolMetrics } from './metrics.js'
 export {
   type AcquireOptions,
+  type BoundContext,
   type CallOptions,
   type CloseOptions,
   createPool,

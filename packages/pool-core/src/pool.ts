@@ -1,5 +1,5 @@
 import { type PoolOptions, type ResolvedOptions, resolveOptions } from './config.js'
-import { currentScope, type Scope } from './context.js'
+import { bindScope, currentScope, type Scope } from './context.js'
 import type { MaintenanceReason, Role, TransactionMode } from './driver.js'
 import type { Entry } from './entry.js'
 import { DatabaseError, PoolClosedError } from './errors.js'
@@ -24,6 +24,19 @@ export interface CallOptions {
 export interface TransactionOptions extends CallOptions {
   /** How the outermost transaction begins; ignored for nested ones (savepoints). Default `immediate`. */
   readonly mode?: TransactionMode
+  /**
+   * A context from {@link Pool.bindContext}: code running in it joins this transaction as if it
+   * ran inside `fn`. Ignored for nested calls, which already run inside a transaction.
+   */
+  readonly context?: BoundContext | undefined
+}
+
+/**
+ * An async context waiting to join a transaction: see {@link Pool.bindContext}. Opaque; pass it
+ * to {@link Pool.transaction} once.
+ */
+export interface BoundContext {
+  readonly __litepoolBoundContext: never
 }
 
 /** Options of {@link Pool.acquire}. */
@@ -130,6 +143,33 @@ export class Pool<C extends object> {
    */
   transaction<T>(fn: (connection: C) => T | Promise<T>, options?: TransactionOptions): Promise<T> {
     return this.#transaction(fn, options?.mode ?? 'immediate', 'transaction', options)
+  }
+
+  /**
+   * For integrations that begin a transaction in one call and run the user's code from another —
+   * Kysely calls the callback of `db.transaction().execute(cb)` itself, outside any `fn` of ours.
+   * Call this synchronously in the async context that will later run that code, then start the
+   * transaction with `transaction(fn, { context })`: from then until it ends, `read`, `write`,
+   * `transaction` and `acquire` called in that context join the transaction (savepoints on its
+   * connection) instead of waiting for the writer it holds. Other async contexts are unaffected.
+   *
+   * Returns undefined when there is nothing to bind: the context already runs inside one of this
+   * pool's transactions, or (Node 20) it belongs to no async context because it began while
+   * context tracking was off — call {@link trackAsyncContext} before such a chain starts.
+   *
+   * @example
+   * ```ts
+   * // In an integration's `begin`, before its first await:
+   * const context = pool.bindContext()
+   * let end!: () => void
+   * const done = pool.transaction(() => new Promise<void>((resolve) => (end = resolve)), { context })
+   * // … the user's code, run later in this async context, joins the transaction. Then:
+   * end()
+   * await done
+   * ```
+   */
+  bindContext(): BoundContext | undefined {
+    return bindScope(this) as BoundContext | undefined
   }
 
   /**
@@ -296,17 +336,18 @@ export class Pool<C extends object> {
     fn: (connection: C) => T | Promise<T>,
     mode: TransactionMode,
     purpose: Purpose,
-    options: CallOptions | undefined,
+    options: TransactionOptions | undefined,
   ): Promise<T> {
     const scope = currentScope(this)
     if (scope) return this.#transactions.nested(scope, fn)
     const deadline = now() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
     const signal = options?.signal
+    const bound = options?.context as Scope | undefined
     const entry = this.#canTake(options) ? this.#writer.tryTake(purpose, stack) : undefined
-    if (entry) return this.#transactions.run(entry, fn, mode, deadline, signal)
+    if (entry) return this.#transactions.run(entry, fn, mode, deadline, signal, bound)
     return this.#acquireEntry(this.#writer, purpose, options, stack).then((e) =>
-      this.#transactions.run(e, fn, mode, deadline, signal),
+      this.#transactions.run(e, fn, mode, deadline, signal, bound),
     )
   }
 

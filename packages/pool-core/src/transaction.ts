@@ -1,5 +1,12 @@
 import type { ResolvedOptions } from './config.js'
-import { endTransaction, runTransaction, type Scope, storage } from './context.js'
+import {
+  endTransaction,
+  NOT_STARTED,
+  RESOLVED,
+  runTransaction,
+  type Scope,
+  storage,
+} from './context.js'
 import type { MaybePromise, TransactionMode } from './driver.js'
 import type { Entry } from './entry.js'
 import { type PoolClosedError, TransactionError } from './errors.js'
@@ -20,7 +27,6 @@ export interface TransactionHost<C> {
   closedUnder(cause?: unknown): PoolClosedError
 }
 
-const RESOLVED: Promise<unknown> = Promise.resolve()
 const noop = (): void => {}
 
 /**
@@ -37,17 +43,28 @@ export class Transactions<C> {
     this.#host = host
   }
 
-  /** Runs `fn` in a new transaction on the borrowed writer `entry`, then returns the writer. */
+  /**
+   * Runs `fn` in a new transaction on the borrowed writer `entry`, then returns the writer. A
+   * `bound` scope (from `bindContext`) becomes the transaction's scope, so the context it was
+   * bound in joins the transaction too.
+   */
   run<T>(
     entry: Entry<C>,
     fn: (connection: C) => T | Promise<T>,
     mode: TransactionMode,
     deadline: number,
     signal: AbortSignal | undefined,
+    bound?: Scope,
   ): Promise<T> {
     const { transactions: tc } = this.#host.options.driver
     let locking: Promise<void> | undefined
     try {
+      if (bound !== undefined && (bound.owner !== this.#owner || bound.entry !== NOT_STARTED)) {
+        throw new TransactionError(
+          'this bound context belongs to another pool or already started a transaction; call pool.bindContext() once per transaction',
+        )
+      }
+      if (bound !== undefined) bound.entry = entry // claimed: a second start with it fails
       locking = this.#lock(
         () => tc.begin(entry.connection, mode),
         deadline,
@@ -58,9 +75,9 @@ export class Transactions<C> {
       this.#host.giveBack(entry, error)
       return Promise.reject(error)
     }
-    if (locking === undefined) return this.#body(entry, fn, deadline)
+    if (locking === undefined) return this.#body(entry, fn, deadline, bound)
     return locking.then(
-      () => this.#body(entry, fn, deadline),
+      () => this.#body(entry, fn, deadline, bound),
       (error: unknown) => {
         this.#host.giveBack(entry, error)
         throw error
@@ -101,8 +118,14 @@ export class Transactions<C> {
   }
 
   /** Runs the callback in its scope, then commits — synchronously when everything is synchronous. */
-  #body<T>(entry: Entry<C>, fn: (connection: C) => T | Promise<T>, deadline: number): Promise<T> {
-    const scope: Scope = { owner: this.#owner, entry, active: true, tail: RESOLVED }
+  #body<T>(
+    entry: Entry<C>,
+    fn: (connection: C) => T | Promise<T>,
+    deadline: number,
+    bound: Scope | undefined,
+  ): Promise<T> {
+    const scope: Scope = bound ?? { owner: this.#owner, entry, active: true, tail: RESOLVED }
+    scope.active = true
     let result: T | Promise<T>
     try {
       result = runTransaction(scope, fn, entry.connection)
