@@ -33,6 +33,7 @@ const STABLE_KEYS = [
   'exec.multiple-statements',
   'prepare.cache-reuses-statement',
   'prepare.cache-evicts-least-recently-used',
+  'prepare.cache-repeat-and-evict-with-one-slot',
   'prepare.cache-size-zero-disables-cache',
   'prepare.rejects-multiple-statements',
   'errors.constraint',

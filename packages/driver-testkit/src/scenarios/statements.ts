@@ -124,6 +124,24 @@ const prepareScenarios = scenarios('prepare', [
     },
   },
   {
+    key: 'cache-repeat-and-evict-with-one-slot',
+    title: 'with one cache slot, a repeated query reuses its statement and another one replaces it',
+    async run(t) {
+      const c = await t.open('writer', { statementCacheSize: 1 })
+      const a = cached(c, 'select 1 as x')
+      expect(cached(c, 'select 1 as x')).toBe(a)
+      const pragma = 'pragma cache_size = -2000' // changes connection state: never cached
+      expect(cached(c, pragma)).not.toBe(cached(c, pragma))
+      expect(cached(c, 'select 1 as x')).toBe(a)
+      const b = cached(c, 'select 2 as x') // evicts a
+      expect(c.get('select 2 as x')).toEqual({ x: 2 })
+      const a2 = cached(c, 'select 1 as x')
+      expect(a2).not.toBe(a)
+      expect(a2.get()).toEqual({ x: 1 })
+      expect(cached(c, 'select 2 as x')).not.toBe(b)
+    },
+  },
+  {
     key: 'cache-size-zero-disables-cache',
     title: 'statementCacheSize 0 prepares every time',
     async run(t) {
