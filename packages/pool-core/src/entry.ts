@@ -43,7 +43,10 @@ export class Entry<C> {
   lastUsedAt: number
   /** When the connection last passed a ping (validation before hand-out, keepalive). */
   lastCheckedAt = 0
+  /** When the current borrow began: precise when `timed`, else at event-loop-turn resolution. */
   borrowedAt = 0
+  /** Whether the current borrow is timed precisely (metrics observed, listeners, leak watch). */
+  timed = false
   purpose: Purpose = 'acquire'
   /** Set when the connection must not be reused (max lifetime passed while in use, broken). */
   retireReason: CloseReason | undefined

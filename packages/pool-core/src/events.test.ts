@@ -117,6 +117,9 @@ describe('metrics()', () => {
     vi.useFakeTimers()
     const { pool } = makePool({ readers: { min: 1, max: 3 }, name: 'main' })
     await pool.read(() => {})
+    // Durations are recorded from the first metrics() call on (the hot path reads no clock).
+    expect(pool.metrics()['db.client.connection.use_time'].count).toBe(0)
+    await pool.read(() => {})
     await pool.write(() => {})
     const lease = await pool.acquire()
     const g = gate()

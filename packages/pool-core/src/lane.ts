@@ -1,3 +1,4 @@
+import { now, turnNow } from './clock.js'
 import type { ResolvedOptions } from './config.js'
 import type { Role } from './driver.js'
 import { type CloseReason, Entry, lastSeenAlive, transition } from './entry.js'
@@ -24,8 +25,6 @@ export interface LaneContext<C> {
   /** The pool's status, for timeout errors. */
   status(): PoolStatus
 }
-
-const now = (): number => performance.now()
 
 /** Longest pause between attempts to open a connection after consecutive failures. */
 const MAX_CONNECT_BACKOFF_MS = 5_000
@@ -92,11 +91,11 @@ export class Lane<C> {
     if (this.#waiters.size > 0 || this.#closing) return undefined
     const entry = this.#idle[this.#idle.length - 1]
     if (entry === undefined) return undefined
-    const t = now()
+    const t = turnNow()
     if (this.#stale(entry, t) || t >= entry.retireAt) return undefined
     this.#idle.pop()
     transition(entry, 'in-use')
-    recordBorrow(this.#ctx, entry, purpose, t, t, stack)
+    recordBorrow(this.#ctx, entry, purpose, undefined, stack)
     return entry
   }
 
@@ -170,8 +169,7 @@ export class Lane<C> {
       }
       return
     }
-    const t = now()
-    recordReturn(this.#ctx, entry, t)
+    const t = recordReturn(this.#ctx, entry)
     if (this.#closing) {
       // Parked, not closed: the pool still runs its final maintenance on the writer.
       transition(entry, 'idle')
@@ -186,7 +184,7 @@ export class Lane<C> {
     }
     const waiter = this.#waiters.shift()
     if (waiter) {
-      this.#give(entry, waiter, t)
+      this.#give(entry, waiter)
       return
     }
     transition(entry, 'idle')
@@ -195,7 +193,7 @@ export class Lane<C> {
 
   /** Closes a borrowed or idle connection that must not be reused (broken, reset failed). */
   discard(entry: Entry<C>, reason: CloseReason): void {
-    if (entry.state === 'in-use') recordReturn(this.#ctx, entry, now())
+    if (entry.state === 'in-use') recordReturn(this.#ctx, entry)
     this.#destroy(entry, reason)
     if (this.#closing) this.#checkDrained()
     else this.#dispatch()
@@ -278,7 +276,7 @@ export class Lane<C> {
     for (const entry of [...this.#all]) {
       if (entry.state === 'in-use') {
         entry.retireReason = 'forced'
-        recordReturn(this.#ctx, entry, now())
+        recordReturn(this.#ctx, entry)
         this.#destroy(entry, 'forced')
         forced++
       } else {
@@ -299,7 +297,7 @@ export class Lane<C> {
     const entry = this.#idle.pop()
     if (entry === undefined) return undefined
     transition(entry, 'in-use')
-    recordBorrow(this.#ctx, entry, 'maintenance', now(), now(), undefined)
+    recordBorrow(this.#ctx, entry, 'maintenance', undefined, undefined)
     return entry
   }
 
@@ -344,7 +342,7 @@ export class Lane<C> {
         continue
       }
       transition(entry, 'in-use')
-      this.#give(entry, this.#waiters.shift() as Waiter<Entry<C>>, t)
+      this.#give(entry, this.#waiters.shift() as Waiter<Entry<C>>)
     }
     if (this.#closing || this.#retryTimer !== undefined) return
     let wanted = this.#waiters.size - this.#opening
@@ -417,7 +415,7 @@ export class Lane<C> {
             return
           }
           const waiter = this.#waiters.shift()
-          if (waiter) this.#give(entry, waiter, t)
+          if (waiter) this.#give(entry, waiter)
           else {
             transition(entry, 'idle')
             this.#idle.push(entry)
@@ -455,8 +453,8 @@ export class Lane<C> {
       )
   }
 
-  #give(entry: Entry<C>, waiter: Waiter<Entry<C>>, t: number): void {
-    recordBorrow(this.#ctx, entry, waiter.purpose, t, waiter.enqueuedAt, waiter.stack)
+  #give(entry: Entry<C>, waiter: Waiter<Entry<C>>): void {
+    recordBorrow(this.#ctx, entry, waiter.purpose, waiter.enqueuedAt, waiter.stack)
     waiter.resolve(entry)
   }
 

@@ -1,3 +1,4 @@
+import { now } from './clock.js'
 import type { MaybePromise } from './driver.js'
 import { AcquireAbortedError, type DatabaseError, isBusyError, LockTimeoutError } from './errors.js'
 import type { PoolStatus } from './status.js'
@@ -15,8 +16,6 @@ export interface LockWait {
   /** The pool's status, carried by the timeout error. */
   status(): PoolStatus
 }
-
-const now = (): number => performance.now()
 
 /** Longest pause between two attempts (before the ±50 % jitter). */
 const MAX_BACKOFF_MS = 50

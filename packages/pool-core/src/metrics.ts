@@ -60,6 +60,8 @@ export class Histogram {
 
 /** The mutable counters a pool keeps; `pool.metrics()` turns them into a {@link PoolMetrics}. */
 export class MetricsRecorder {
+  /** Switched on by the first `pool.metrics()`: the duration histograms are recorded from then. */
+  timing = false
   timeouts = 0
   readonly createTime: Histogram = new Histogram()
   readonly waitTime: Histogram = new Histogram()

@@ -1,3 +1,4 @@
+import { now, turnNow } from './clock.js'
 import { type PoolOptions, type ResolvedOptions, resolveOptions } from './config.js'
 import { bindScope, currentScope, type Scope } from './context.js'
 import type { MaintenanceReason, Role, TransactionMode } from './driver.js'
@@ -51,7 +52,6 @@ export interface CloseOptions {
   readonly timeoutMs?: number
 }
 
-const now = (): number => performance.now()
 const noop = (): void => {}
 
 /**
@@ -222,8 +222,16 @@ export class Pool<C extends object> {
     return poolStatus(this.#state, this.#options.driver.target, this.#writer, this.#readers)
   }
 
-  /** Metrics named after the OpenTelemetry database-client conventions. */
+  /**
+   * Metrics named after the OpenTelemetry database-client conventions.
+   *
+   * The `wait_time` and `use_time` histograms cover borrows from the first call of this method
+   * on (call it once at startup, as an exporter's first scrape does): until then the pool reads
+   * no clock per borrow, which on Linux costs 4–5 % of a point select. Counts, connection
+   * numbers and `create_time` are always recorded.
+   */
   metrics(): PoolMetrics {
+    this.#metrics.timing = true
     return poolMetrics(
       this.#options.name,
       this.#metrics,
@@ -340,7 +348,7 @@ export class Pool<C extends object> {
   ): Promise<T> {
     const scope = currentScope(this)
     if (scope) return this.#transactions.nested(scope, fn)
-    const deadline = now() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
+    const deadline = turnNow() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
     const signal = options?.signal
     const bound = options?.context as Scope | undefined

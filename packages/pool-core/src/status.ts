@@ -1,3 +1,4 @@
+import { now } from './clock.js'
 import type { Role } from './driver.js'
 import type { Lane } from './lane.js'
 
@@ -107,7 +108,7 @@ export function poolStatus<C>(
           : {
               role: 'writer',
               purpose: holder.purpose,
-              heldForMs: performance.now() - holder.borrowedAt,
+              heldForMs: now() - holder.borrowedAt,
               ...(holder.borrowStack === undefined ? {} : { stack: holder.borrowStack }),
             },
     },
