@@ -29,11 +29,12 @@ export interface Measured {
  * in flight has settled: a failing subject's leftovers must not run into the next subject's cell.
  */
 export async function runConcurrent(
-  op: (i: number) => Promise<void>,
+  op: Op,
   batch: number,
   callers: number,
   next: () => number,
 ): Promise<void> {
+  const { call, check } = op
   let left = batch
   let failed = false
   let failure: unknown
@@ -41,7 +42,8 @@ export async function runConcurrent(
     while (left > 0) {
       left--
       try {
-        await op(next())
+        const i = next()
+        check(i, await call(i))
       } catch (error) {
         left = 0
         if (!failed) {
@@ -57,7 +59,10 @@ export async function runConcurrent(
   if (failed) throw failure
 }
 
-/** The function tinybench times: one sample of `batch` operations. */
+/**
+ * The function tinybench times: one sample of `batch` operations. One caller runs a plain loop —
+ * without any promise on a sync subject (the raw baseline), awaiting each call on an async one.
+ */
 export function sampleFn(
   op: Op,
   batch: number,
@@ -65,26 +70,30 @@ export function sampleFn(
 ): { fn: () => unknown; async: boolean } {
   let cursor = 0
   const next = (): number => cursor++
-  const sync = op.sync
-  if (callers === 1 && sync !== undefined) {
-    // The raw baseline: a plain loop of sync calls, no promise anywhere.
+  const { call, check } = op
+  if (callers === 1 && op.sync) {
     return {
       fn: () => {
-        for (let k = 0; k < batch; k++) sync(cursor++)
+        for (let k = 0; k < batch; k++) {
+          const i = cursor++
+          check(i, call(i))
+        }
       },
       async: false,
     }
   }
-  const run = op.async
   if (callers === 1) {
     return {
       fn: async () => {
-        for (let k = 0; k < batch; k++) await run(cursor++)
+        for (let k = 0; k < batch; k++) {
+          const i = cursor++
+          check(i, await call(i))
+        }
       },
       async: true,
     }
   }
-  return { fn: () => runConcurrent(run, batch, callers, next), async: true }
+  return { fn: () => runConcurrent(op, batch, callers, next), async: true }
 }
 
 /** Measures one cell with tinybench; a failing operation rejects (with the subject's error). */

@@ -38,11 +38,18 @@ export interface WriteLog {
   rows: number
 }
 
-/** One operation of a workload, in the two shapes a subject can need. */
+/**
+ * One operation of a workload. `call` runs it — returning the value itself on a sync subject, a
+ * promise on an async one — and `check` verifies the result and counts what it wrote. The timing
+ * loop runs `check(i, await call(i))` (sync subjects at one caller: without the await), so a
+ * sample costs the subject's call and its own promise, and no wrapper of the harness.
+ */
 export interface Op {
-  /** Present for sync subjects: the operation without a promise (the raw baseline). */
-  readonly sync: ((i: number) => void) | undefined
-  readonly async: (i: number) => Promise<void>
+  /** True when `call` returns the value itself (the raw baseline runs as a plain loop). */
+  readonly sync: boolean
+  readonly call: (i: number) => unknown
+  /** Throws {@link VerificationError} when the result of operation `i` is wrong. */
+  readonly check: (i: number, result: unknown) => void
 }
 
 function checkPoint(row: Item | undefined, id: number): void {
@@ -82,16 +89,9 @@ export const WORKLOADS: readonly Workload[] = [
     op(instance, keys) {
       const { point } = keys
       return {
-        sync: instance.sync
-          ? (i) => {
-              const id = point[i & MASK]!
-              checkPoint(instance.pointSelect(id) as Item | undefined, id)
-            }
-          : undefined,
-        async: async (i) => {
-          const id = point[i & MASK]!
-          checkPoint(await instance.pointSelect(id), id)
-        },
+        sync: instance.sync,
+        call: (i) => instance.pointSelect(point[i & MASK]!),
+        check: (i, row) => checkPoint(row as Item | undefined, point[i & MASK]!),
       }
     },
   },
@@ -103,16 +103,9 @@ export const WORKLOADS: readonly Workload[] = [
     op(instance, keys) {
       const { range } = keys
       return {
-        sync: instance.sync
-          ? (i) => {
-              const from = range[i & MASK]!
-              checkRange(instance.rangeSelect(from, RANGE_ROWS) as readonly Item[], from)
-            }
-          : undefined,
-        async: async (i) => {
-          const from = range[i & MASK]!
-          checkRange(await instance.rangeSelect(from, RANGE_ROWS), from)
-        },
+        sync: instance.sync,
+        call: (i) => instance.rangeSelect(range[i & MASK]!, RANGE_ROWS),
+        check: (i, rows) => checkRange(rows as readonly Item[], range[i & MASK]!),
       }
     },
   },
@@ -125,14 +118,9 @@ export const WORKLOADS: readonly Workload[] = [
     op(instance, keys, log) {
       const { items } = keys
       return {
-        sync: instance.sync
-          ? (i) => {
-              instance.insert(items[i & 1023]!)
-              log.rows++
-            }
-          : undefined,
-        async: async (i) => {
-          await instance.insert(items[i & 1023]!)
+        sync: instance.sync,
+        call: (i) => instance.insert(items[i & 1023]!),
+        check: () => {
           log.rows++
         },
       }
@@ -146,14 +134,9 @@ export const WORKLOADS: readonly Workload[] = [
     op(instance, keys, log) {
       const { batches } = keys
       return {
-        sync: instance.sync
-          ? (i) => {
-              instance.insertBatch(batches[i & 7]!)
-              log.rows += BATCH_ROWS
-            }
-          : undefined,
-        async: async (i) => {
-          await instance.insertBatch(batches[i & 7]!)
+        sync: instance.sync,
+        call: (i) => instance.insertBatch(batches[i & 7]!),
+        check: () => {
           log.rows += BATCH_ROWS
         },
       }
@@ -166,26 +149,14 @@ export const WORKLOADS: readonly Workload[] = [
     batch: 256,
     op(instance, keys, log) {
       const { point, items } = keys
+      const isWrite = (i: number) => i % 10 === 9
       return {
-        sync: instance.sync
-          ? (i) => {
-              if (i % 10 === 9) {
-                instance.insert(items[i & 1023]!)
-                log.rows++
-              } else {
-                const id = point[i & MASK]!
-                checkPoint(instance.pointSelect(id) as Item | undefined, id)
-              }
-            }
-          : undefined,
-        async: async (i) => {
-          if (i % 10 === 9) {
-            await instance.insert(items[i & 1023]!)
-            log.rows++
-          } else {
-            const id = point[i & MASK]!
-            checkPoint(await instance.pointSelect(id), id)
-          }
+        sync: instance.sync,
+        call: (i) =>
+          isWrite(i) ? instance.insert(items[i & 1023]!) : instance.pointSelect(point[i & MASK]!),
+        check: (i, row) => {
+          if (isWrite(i)) log.rows++
+          else checkPoint(row as Item | undefined, point[i & MASK]!)
         },
       }
     },

@@ -10,7 +10,7 @@ export const now = (): number => performance.now()
 
 let cached = 0
 let valid = false
-/** The clock `cached` came from: fake timers swap `performance.now`, and time bases must not mix. */
+/** The clock `cached` came from: fake timers swap `performance`, and time bases must not mix. */
 let source: () => number = performance.now
 
 function invalidate(): void {
@@ -20,12 +20,15 @@ function invalidate(): void {
 /**
  * {@link now}, read at most once per event-loop turn: the value may lag by as long as the
  * current turn has run. For bookkeeping that needs no better — when a connection was last used
- * (idle timeout, validation after idle), its lifetime, acquire deadlines — never for durations.
- * Invalidated by Node's own `setImmediate` (imported, so fake timers in tests do not freeze it).
+ * (idle timeout, validation after idle), its lifetime — never for durations or deadlines.
+ * Invalidated by Node's own `setImmediate` (imported, so fake timers in tests do not freeze it),
+ * and at once when `performance.now` is swapped (fake timers installed), so fake and real time
+ * never mix — in our tests or in those of an application using the pool.
  */
 export function turnNow(): number {
-  if (valid && source === performance.now) return cached
-  source = performance.now
+  const clock = performance.now
+  if (valid && clock === source) return cached
+  source = clock
   cached = performance.now()
   if (valid) return cached // the invalidation is already scheduled
   valid = true

@@ -1,4 +1,4 @@
-import { now, turnNow } from './clock.js'
+import { now } from './clock.js'
 import { type PoolOptions, type ResolvedOptions, resolveOptions } from './config.js'
 import { bindScope, currentScope, type Scope } from './context.js'
 import type { MaintenanceReason, Role, TransactionMode } from './driver.js'
@@ -348,7 +348,7 @@ export class Pool<C extends object> {
   ): Promise<T> {
     const scope = currentScope(this)
     if (scope) return this.#transactions.nested(scope, fn)
-    const deadline = turnNow() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
+    const deadline = now() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
     const signal = options?.signal
     const bound = options?.context as Scope | undefined
