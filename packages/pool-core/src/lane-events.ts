@@ -28,7 +28,8 @@ function wantsDurations<C>(ctx: LaneContext<C>): boolean {
 
 /**
  * Marks `entry` borrowed for `purpose`, after waiting since `requestedAt` (undefined: taken at
- * once); records the wait and starts the leak watch when leak detection is on.
+ * once); records the wait and starts the leak watch when leak detection is on. `turn` is the
+ * caller's `turnNow()`, when it has one.
  */
 export function recordBorrow<C>(
   ctx: LaneContext<C>,
@@ -36,12 +37,13 @@ export function recordBorrow<C>(
   purpose: Purpose,
   requestedAt: number | undefined,
   stack: string | undefined,
+  turn?: number,
 ): void {
   entry.purpose = purpose
   const timed = wantsDurations(ctx)
   entry.timed = timed
   if (!timed) {
-    entry.borrowedAt = turnNow()
+    entry.borrowedAt = turn ?? turnNow()
     return
   }
   const t = now()

@@ -95,7 +95,7 @@ export class Lane<C> {
     if (this.#stale(entry, t) || t >= entry.retireAt) return undefined
     this.#idle.pop()
     transition(entry, 'in-use')
-    recordBorrow(this.#ctx, entry, purpose, undefined, stack)
+    recordBorrow(this.#ctx, entry, purpose, undefined, stack, t)
     return entry
   }
 
