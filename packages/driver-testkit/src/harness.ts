@@ -69,9 +69,13 @@ export type ScenarioPoolOptions = Omit<PoolOptions<SqliteConnection>, 'driver'> 
  *
  * @example
  * ```ts
- * async run(t: ScenarioContext) {
- *   const writer = await t.open('writer')
- *   const pool = t.pool({ acquireTimeoutMs: 500 })
+ * const scenario: Scenario = {
+ *   key: 'pool.write-waits',
+ *   title: 'a pool write waits for a writer held outside the pool',
+ *   async run(t: ScenarioContext) {
+ *     const writer = await t.open('writer')
+ *     const pool = t.pool({ acquireTimeoutMs: 500 })
+ *   },
  * }
  * ```
  */

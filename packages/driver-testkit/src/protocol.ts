@@ -51,7 +51,7 @@ export interface ChildResult {
  *
  * @example
  * ```ts
- * child.send({ type: 'release' } satisfies ParentMessage)
+ * child.process.send({ type: 'release' } satisfies ParentMessage)
  * ```
  */
 export type ParentMessage =

@@ -77,7 +77,9 @@ export interface DialectPool {
  *
  * @example
  * ```ts
- * await db.selectFrom('person').selectAll().execute({ signal: AbortSignal.timeout(1_000) }) // Kysely 0.29
+ * const options: AbortOptions = { signal: AbortSignal.timeout(1_000) }
+ * // Kysely 0.29 only (0.28's `execute()` takes no options):
+ * // await db.selectFrom('person').selectAll().execute(options)
  * ```
  */
 export interface AbortOptions {

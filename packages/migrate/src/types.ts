@@ -50,7 +50,9 @@ export interface MigrationDirectives {
  *     db.run('update posts set slug = ? where id = ?', [slugify(row.title), row.id])
  *   }
  * }
- * export const down: MigrationModule['down'] = (db) => db.run('update posts set slug = null')
+ * export const down: MigrationModule['down'] = (db) => {
+ *   db.run('update posts set slug = null')
+ * }
  * ```
  */
 export interface MigrationModule {

@@ -14,9 +14,12 @@ let collect: (() => void) | undefined
  *
  * @example
  * ```ts
- * close() {
- *   this.raw.close()
- *   return reclaimZombieHandles()
+ * const db: NativeDatabase<MyDb> = {
+ *   raw, get inTransaction() { return raw.inTx }, prepare, exec,
+ *   close() {
+ *     raw.close()
+ *     return reclaimZombieHandles()
+ *   },
  * }
  * ```
  */
