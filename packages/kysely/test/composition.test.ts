@@ -1,8 +1,49 @@
 import { AcquireTimeoutError } from '@litepool/pool-core'
+import type { Kysely, Transaction } from 'kysely'
 import { describe, expect, it } from 'vitest'
-import { DRIVERS, gate, makeDb, makePool, seed } from './setup.js'
+import {
+  addedNames,
+  type Database,
+  DRIVERS,
+  gate,
+  makeDb,
+  makePool,
+  seed,
+  type TestPool,
+} from './setup.js'
 
 class Abort extends RangeError {}
+
+/**
+ * Inside a Kysely transaction: writes through `trx`, `db`, `pool.write`, a nested
+ * `pool.transaction` and a nested `db.transaction` (the last two throw, undoing only their own
+ * savepoint), then checks that reads see the uncommitted rows on the transaction's connection.
+ */
+async function writeThroughEveryApi(
+  pool: TestPool,
+  db: Kysely<Database>,
+  trx: Transaction<Database>,
+) {
+  await trx.insertInto('person').values({ name: 'A', age: 1 }).execute()
+  await db.insertInto('person').values({ name: 'B', age: 2 }).execute() // `db`, not `trx`
+  await pool.write((c) => c.run("insert into person (name, age) values ('C', 3)"))
+  await pool
+    .transaction(async (c) => {
+      c.run("insert into person (name, age) values ('D', 4)")
+      throw new Abort('nested savepoint only')
+    })
+    .catch(() => undefined)
+  await db
+    .transaction()
+    .execute(async (inner) => {
+      await inner.insertInto('person').values({ name: 'E', age: 5 }).execute()
+      throw new Abort('inner Kysely transaction only')
+    })
+    .catch(() => undefined)
+  expect(await addedNames(db)).toEqual(['A', 'B', 'C'])
+  expect(await pool.read((c) => c.inTransaction)).toBe(true)
+  expect(pool.status().readers.inUse).toBe(0)
+}
 
 for (const d of DRIVERS) {
   describe(`${d.variant}: composition with litepool transactions`, () => {
@@ -49,13 +90,7 @@ for (const d of DRIVERS) {
           await trx.insertInto('person').values({ name: 'Inner kept', age: 3 }).execute()
         })
       })
-      const names = await db
-        .selectFrom('person')
-        .select('name')
-        .where('id', '>', 3)
-        .orderBy('id')
-        .execute()
-      expect(names.map((r) => r.name)).toEqual(['Outer', 'Inner kept'])
+      expect(await addedNames(db)).toEqual(['Outer', 'Inner kept'])
       expect(pool.status().writer.inUse).toBe(false)
     })
 
@@ -63,33 +98,10 @@ for (const d of DRIVERS) {
       const pool = makePool(d)
       const db = makeDb(pool)
       await seed(db)
-      await pool.transaction(async () => {
-        await db.transaction().execute(async (trx) => {
-          await trx.insertInto('person').values({ name: 'A', age: 1 }).execute()
-          await db.insertInto('person').values({ name: 'B', age: 2 }).execute() // `db`, not `trx`
-          await pool.write((c) => c.run("insert into person (name, age) values ('C', 3)"))
-          await pool
-            .transaction(async (c) => {
-              c.run("insert into person (name, age) values ('D', 4)")
-              throw new Abort('nested savepoint only')
-            })
-            .catch(() => undefined)
-          const seen = await db
-            .selectFrom('person')
-            .select('name')
-            .where('id', '>', 3)
-            .orderBy('id')
-            .execute()
-          expect(seen.map((r) => r.name)).toEqual(['A', 'B', 'C'])
-        })
-      })
-      const names = await db
-        .selectFrom('person')
-        .select('name')
-        .where('id', '>', 3)
-        .orderBy('id')
-        .execute()
-      expect(names.map((r) => r.name)).toEqual(['A', 'B', 'C'])
+      await pool.transaction(() =>
+        db.transaction().execute((trx) => writeThroughEveryApi(pool, db, trx)),
+      )
+      expect(await addedNames(db)).toEqual(['A', 'B', 'C'])
     })
 
     it('a read-only Kysely transaction inside pool.transaction sees the enclosing writes', async () => {
@@ -152,45 +164,15 @@ for (const d of DRIVERS) {
           { name: 'Outer' },
         ])
       })
-      expect(await db.selectFrom('person').select('name').where('id', '>', 3).execute()).toEqual([
-        { name: 'Outer' },
-      ])
+      expect(await addedNames(db)).toEqual(['Outer'])
     })
 
     it('inside db.transaction → pool.write, pool.transaction, db writes and a nested db.transaction all join it', async () => {
       const pool = makePool(d, { acquireTimeoutMs: 2_000 })
       const db = makeDb(pool)
       await seed(db)
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('person').values({ name: 'A', age: 1 }).execute()
-        await db.insertInto('person').values({ name: 'B', age: 2 }).execute() // `db`, not `trx`
-        await pool.write((c) => c.run("insert into person (name, age) values ('C', 3)"))
-        await pool
-          .transaction(async (c) => {
-            c.run("insert into person (name, age) values ('D', 4)")
-            throw new Abort('nested savepoint only')
-          })
-          .catch(() => undefined)
-        await db
-          .transaction()
-          .execute(async (inner) => {
-            await inner.insertInto('person').values({ name: 'E', age: 5 }).execute()
-            throw new Abort('inner Kysely transaction only')
-          })
-          .catch(() => undefined)
-        // Reads through `db` and `pool.read` see the uncommitted rows: they run on the writer.
-        const seen = await db.selectFrom('person').select('name').where('id', '>', 3).execute()
-        expect(seen.map((r) => r.name)).toEqual(['A', 'B', 'C'])
-        expect(await pool.read((c) => c.inTransaction)).toBe(true)
-        expect(pool.status().readers.inUse).toBe(0)
-      })
-      const names = await db
-        .selectFrom('person')
-        .select('name')
-        .where('id', '>', 3)
-        .orderBy('id')
-        .execute()
-      expect(names.map((r) => r.name)).toEqual(['A', 'B', 'C'])
+      await db.transaction().execute((trx) => writeThroughEveryApi(pool, db, trx))
+      expect(await addedNames(db)).toEqual(['A', 'B', 'C'])
       expect(pool.status().writer.inUse).toBe(false)
     })
 
@@ -249,8 +231,7 @@ for (const d of DRIVERS) {
         .catch((e: unknown) => e)
       expect(failed).toBeInstanceOf(Abort)
       await outsider
-      const names = await db.selectFrom('person').select('name').where('id', '>', 3).execute()
-      expect(names.map((r) => r.name)).toEqual(['outsider'])
+      expect(await addedNames(db)).toEqual(['outsider'])
       // And after the transaction, the caller's own context starts fresh transactions.
       await pool.write((c) => c.run("insert into person (name) values ('after')"))
       expect(await pool.read((c) => c.inTransaction)).toBe(false)

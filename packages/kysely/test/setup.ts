@@ -82,6 +82,17 @@ export function makeDb<DB = Database>(
   return db
 }
 
+/** Names of the people added after `seed` (ids above its three), in insertion order. */
+export async function addedNames(db: Kysely<Database>): Promise<string[]> {
+  const rows = await db
+    .selectFrom('person')
+    .select('name')
+    .where('id', '>', 3)
+    .orderBy('id')
+    .execute()
+  return rows.map((r) => r.name)
+}
+
 /** Creates the test schema with a few people and pets. */
 export async function seed(db: Kysely<Database>): Promise<void> {
   await db.schema

@@ -1,7 +1,7 @@
 import { setImmediate as tick } from 'node:timers/promises'
 import { DatabaseError, LockTimeoutError } from '@litepool/pool-core'
 import { describe, expect, it } from 'vitest'
-import { DRIVERS, gate, makeDb, makePool, seed } from './setup.js'
+import { addedNames, DRIVERS, gate, makeDb, makePool, seed } from './setup.js'
 
 for (const d of DRIVERS) {
   describe(`${d.variant}: transactions`, () => {
@@ -112,13 +112,7 @@ for (const d of DRIVERS) {
       expect(pool.status().writer.inUse).toBe(true)
       await released.commit().execute()
       expect(pool.status().writer.inUse).toBe(false)
-      const names = await db
-        .selectFrom('person')
-        .select('name')
-        .where('id', '>', 3)
-        .orderBy('id')
-        .execute()
-      expect(names.map((r) => r.name)).toEqual(['Kept', 'Also kept'])
+      expect(await addedNames(db)).toEqual(['Kept', 'Also kept'])
 
       const rolled = await db.startTransaction().execute()
       await rolled.deleteFrom('pet').execute()
