@@ -57,9 +57,7 @@ export function destroyedError(): PoolClosedError {
   return new PoolClosedError('this Kysely instance was destroyed (db.destroy()); create a new one')
 }
 
-const NONE: CallOptions = Object.freeze({})
-
-/** Pool call options carrying Kysely 0.29's abort signal, when there is one. */
-export function callOptions(options: AbortOptions | undefined): CallOptions {
-  return options?.signal === undefined ? NONE : { signal: options.signal }
+/** Pool call options carrying Kysely 0.29's abort signal; undefined when there is none. */
+export function callOptions(options: AbortOptions | undefined): CallOptions | undefined {
+  return options?.signal === undefined ? undefined : { signal: options.signal }
 }

@@ -77,7 +77,7 @@ class WriterTransaction implements OpenTransaction {
 export function beginWriter(
   pool: DialectPool,
   mode: TransactionMode,
-  options: CallOptions,
+  options: CallOptions | undefined,
   context: BoundContext | undefined,
 ): Promise<OpenTransaction> {
   return new Promise<OpenTransaction>((resolve, reject) => {
@@ -228,7 +228,7 @@ class SnapshotTransaction implements OpenTransaction {
 /** Begins a read-only snapshot transaction on a reader connection. */
 export async function beginSnapshot(
   pool: DialectPool,
-  options: CallOptions,
+  options: CallOptions | undefined,
 ): Promise<OpenTransaction> {
   const lease = await pool.acquire({ ...options, role: 'reader' })
   try {

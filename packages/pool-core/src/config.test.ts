@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { describe as describeValue, resolveOptions } from './config.js'
 import { ConfigError, consoleLogger, createPool, type PoolOptions } from './index.js'
 import { type FakeConnection, fakeDriver } from './test-utils/fake-driver.js'
+import { expectIdle, useTestPools } from './test-utils/harness.js'
 
 function configError(options: unknown): ConfigError {
   try {
@@ -155,5 +156,56 @@ describe('consoleLogger', () => {
       warn.mockRestore()
       error.mockRestore()
     }
+  })
+})
+
+describe('call arguments', () => {
+  const makePool = useTestPools()
+
+  async function rejection(call: Promise<unknown>): Promise<ConfigError> {
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    return error as ConfigError
+  }
+
+  it('a read with a bad callback or bad options fails with every issue named, borrowing nothing', async () => {
+    const { pool, db } = makePool()
+    const notFn = await rejection(pool.read('select 1' as never))
+    expect(notFn.message).toContain('invalid pool.read() arguments')
+    expect(notFn.issues).toEqual([
+      { path: 'fn', expected: 'a function (connection) => …', received: '"select 1"' },
+    ])
+    const bad = await rejection(
+      pool.read(() => 1, { timeoutMs: -5, signal: 'stop', retries: 3 } as never),
+    )
+    expect(bad.issues.map((i) => i.path).sort()).toEqual(['retries', 'signal', 'timeoutMs'])
+    expect(bad.message).toContain('timeoutMs: expected an integer number of milliseconds >= 1')
+    expectIdle(pool, db)
+    expect(await pool.read(() => 1, { timeoutMs: 100, signal: new AbortController().signal })).toBe(
+      1,
+    )
+  })
+
+  it('write, transaction, acquire and close check their own options', async () => {
+    const { pool, db } = makePool()
+    const write = await rejection(pool.write(() => {}, { timeoutMs: 1.5 }))
+    expect(write.issues.map((i) => i.path)).toEqual(['timeoutMs'])
+    expect(write.message).toContain('pool.write()')
+    const mode = await rejection(pool.transaction(() => {}, { mode: 'later' as never }))
+    expect(mode.issues).toEqual([
+      { path: 'mode', expected: 'one of deferred, immediate, exclusive', received: '"later"' },
+    ])
+    const role = await rejection(pool.acquire({ role: 'admin' as never }))
+    expect(role.issues.map((i) => i.path)).toEqual(['role'])
+    const modeOnRead = await rejection(pool.read(() => 1, { mode: 'deferred' } as never))
+    expect(modeOnRead.issues[0]?.expected).toBe('no such option (known: signal, timeoutMs)')
+    const close = await rejection(pool.close({ timeoutMs: 'soon' as never }))
+    expect(close.issues.map((i) => i.path)).toEqual(['timeoutMs'])
+    expect(pool.status().state).toBe('open') // a rejected close() closes nothing
+    expect(db.committed.size).toBe(0)
+    expectIdle(pool, db)
   })
 })

@@ -1,5 +1,5 @@
 import { now } from './clock.js'
-import { type PoolOptions, type ResolvedOptions, resolveOptions } from './config.js'
+import { checkCall, type PoolOptions, type ResolvedOptions, resolveOptions } from './config.js'
 import { bindScope, currentScope, type Scope } from './context.js'
 import type { MaintenanceReason, Role, TransactionMode } from './driver.js'
 import type { Entry } from './entry.js'
@@ -118,6 +118,10 @@ export class Pool<C extends object> {
    * sees the transaction's own writes.
    */
   read<T>(fn: (connection: C) => T | Promise<T>, options?: CallOptions): Promise<T> {
+    if (typeof fn !== 'function' || options !== undefined) {
+      const invalid = checkCall('read', fn, options)
+      if (invalid) return Promise.reject(invalid)
+    }
     const scope = currentScope(this)
     if (scope) return this.#inScope(scope, fn)
     const lane = this.#readers ?? this.#writer
@@ -178,6 +182,10 @@ export class Pool<C extends object> {
    * transaction this returns the transaction's own connection, and releasing it does nothing.
    */
   async acquire(options?: AcquireOptions): Promise<Lease<C>> {
+    if (options !== undefined) {
+      const invalid = checkCall('acquire', undefined, options)
+      if (invalid) throw invalid
+    }
     const { logger, name } = this.#options
     const warnTwice = () =>
       logger.warn(
@@ -246,6 +254,10 @@ export class Pool<C extends object> {
    * Calling it again returns the same promise.
    */
   close(options?: CloseOptions): Promise<void> {
+    if (options !== undefined) {
+      const invalid = checkCall('close', undefined, options)
+      if (invalid) return Promise.reject(invalid)
+    }
     this.#closing ??= this.#shutdown(options?.timeoutMs ?? this.#options.closeTimeoutMs)
     return this.#closing
   }
@@ -346,6 +358,10 @@ export class Pool<C extends object> {
     purpose: Purpose,
     options: TransactionOptions | undefined,
   ): Promise<T> {
+    if (typeof fn !== 'function' || options !== undefined) {
+      const invalid = checkCall(purpose === 'write' ? 'write' : 'transaction', fn, options)
+      if (invalid) return Promise.reject(invalid)
+    }
     const scope = currentScope(this)
     if (scope) return this.#transactions.nested(scope, fn)
     const deadline = now() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
