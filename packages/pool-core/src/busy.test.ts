@@ -140,6 +140,38 @@ describe('another process holds the write lock', () => {
     expectIdle(pool, db)
   })
 
+  it('an abort during a long backoff is answered at once, not at the next attempt', async () => {
+    vi.useFakeTimers()
+    let attempts = 0
+    const { pool, db } = makePool(
+      { acquireTimeoutMs: 10_000 },
+      {
+        patch: (d) => ({
+          ...d,
+          transactions: {
+            ...d.transactions,
+            begin: (c, mode) => {
+              attempts++
+              return d.transactions.begin(c, mode)
+            },
+          },
+        }),
+      },
+    )
+    db.externalLock = true
+    const controller = new AbortController()
+    const write = settle(pool.write(() => {}, { signal: controller.signal }))
+    await vi.advanceTimersByTimeAsync(1_000) // the backoff has grown to its 50 ms cap
+    const before = attempts
+    controller.abort(new RangeError('stop'))
+    await ticks() // no timer advances: only the abort itself can end the wait
+    const { error } = await write
+    expect(error).toBeInstanceOf(AcquireAbortedError)
+    expect((error as AcquireAbortedError).cause).toBeInstanceOf(RangeError)
+    expect(attempts).toBe(before) // no further BEGIN after the abort
+    expectIdle(pool, db)
+  })
+
   it('a non-busy error during the retries is rethrown as is', async () => {
     vi.useFakeTimers()
     let calls = 0

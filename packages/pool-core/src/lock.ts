@@ -89,26 +89,45 @@ export async function retryWhileBusy<T>(
   retry: BusyRetry,
   afterFailure = false,
 ): Promise<T> {
+  const { signal } = retry
   let delay = 1
   for (let waitFirst = afterFailure; ; waitFirst = true) {
     if (waitFirst) {
-      await sleep(Math.min(Math.max(0, retry.deadline - now()), delay * (0.5 + Math.random())))
+      if (signal?.aborted) throw aborted(retry, signal)
+      await sleep(
+        Math.min(Math.max(0, retry.deadline - now()), delay * (0.5 + Math.random())),
+        signal,
+      )
+      if (signal?.aborted) throw aborted(retry, signal)
       delay = Math.min(delay * 2, MAX_BACKOFF_MS)
     }
     try {
       return await op()
     } catch (error) {
       if (!isBusyError(error)) throw error
-      if (retry.signal?.aborted) {
-        throw new AcquireAbortedError(`waiting for ${retry.what} was aborted`, {
-          cause: retry.signal.reason,
-        })
-      }
+      if (signal?.aborted) throw aborted(retry, signal)
       if (now() >= retry.deadline) throw retry.onDeadline(error)
     }
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+function aborted(retry: BusyRetry, signal: AbortSignal): AcquireAbortedError {
+  return new AcquireAbortedError(`waiting for ${retry.what} was aborted`, { cause: signal.reason })
+}
+
+/** Waits `ms`, or less when `signal` aborts meanwhile: an abort is answered at once. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal === undefined) {
+      setTimeout(resolve, ms)
+      return
+    }
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
 }
