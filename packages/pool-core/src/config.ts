@@ -166,64 +166,8 @@ export function resolveOptions<C>(options: PoolOptions<C>): ResolvedOptions<C> {
   }
 }
 
-const MODES: readonly string[] = ['deferred', 'immediate', 'exclusive']
-const ROLES: readonly string[] = ['reader', 'writer']
-
-/** The options each pool method takes (besides its callback). */
-const CALL_OPTIONS = {
-  read: ['signal', 'timeoutMs'],
-  write: ['signal', 'timeoutMs'],
-  transaction: ['signal', 'timeoutMs', 'mode', 'context'],
-  acquire: ['signal', 'timeoutMs', 'role'],
-  close: ['timeoutMs'],
-} as const
-
-/**
- * Checks the arguments of one pool call: the callback (when the method takes one) and the
- * options. Returns a {@link ConfigError} listing every bad field, or undefined. Called only when
- * a call passes options or something that is not a function, so the common call pays nothing.
- */
-export function checkCall(
-  method: keyof typeof CALL_OPTIONS,
-  fn: unknown,
-  options: unknown,
-): ConfigError | undefined {
-  const issues: ConfigIssue[] = []
-  const bad = (path: string, expected: string, value: unknown) =>
-    issues.push({ path, expected, received: describe(value) })
-  const takesCallback = method !== 'acquire' && method !== 'close'
-  if (takesCallback && typeof fn !== 'function') bad('fn', 'a function (connection) => …', fn)
-  if (options !== undefined) {
-    if (typeof options !== 'object' || options === null)
-      bad('options', 'an options object', options)
-    else {
-      const o = options as Record<string, unknown>
-      const known: readonly string[] = CALL_OPTIONS[method]
-      for (const key of Object.keys(o)) {
-        if (!known.includes(key)) bad(key, `no such option (known: ${known.join(', ')})`, o[key])
-      }
-      const least = method === 'close' ? 0 : 1
-      if (o.timeoutMs !== undefined && (!isInteger(o.timeoutMs) || o.timeoutMs < least)) {
-        bad('timeoutMs', `an integer number of milliseconds >= ${least}`, o.timeoutMs)
-      }
-      if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-        bad('signal', 'an AbortSignal', o.signal)
-      }
-      if (known.includes('mode') && o.mode !== undefined && !MODES.includes(o.mode as string)) {
-        bad('mode', `one of ${MODES.join(', ')}`, o.mode)
-      }
-      if (known.includes('role') && o.role !== undefined && !ROLES.includes(o.role as string)) {
-        bad('role', `one of ${ROLES.join(', ')}`, o.role)
-      }
-      if (known.includes('context') && o.context !== undefined && typeof o.context !== 'object') {
-        bad('context', 'a context from pool.bindContext()', o.context)
-      }
-    }
-  }
-  return issues.length > 0 ? new ConfigError(`pool.${method}() arguments`, issues) : undefined
-}
-
-function isInteger(value: unknown): value is number {
+/** A safe integer (durations and counts in options). */
+export function isInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value)
 }
 

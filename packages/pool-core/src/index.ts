@@ -5,6 +5,14 @@
  *
  * @packageDocumentation
  */
+
+export type {
+  AcquireOptions,
+  BoundContext,
+  CallOptions,
+  CloseOptions,
+  TransactionOptions,
+} from './call-options.js'
 export type { PoolOptions, ResolvedOptions } from './config.js'
 export { trackAsyncContext } from './context.js'
 export type {
@@ -38,15 +46,7 @@ export { type BusyRetry, retryWhileBusy } from './lock.js'
 export { consoleLogger, type Logger, silentLogger } from './logger.js'
 export { PoolManager, type PoolManagerOptions } from './manager.js'
 export type { HistogramSnapshot, PoolMetrics } from './metrics.js'
-export {
-  type AcquireOptions,
-  type BoundContext,
-  type CallOptions,
-  type CloseOptions,
-  createPool,
-  Pool,
-  type TransactionOptions,
-} from './pool.js'
+export { createPool, Pool } from './pool.js'
 export {
   describeStatus,
   type HolderStatus,

@@ -1,7 +1,8 @@
+import type { CallOptions, TransactionOptions } from './call-options.js'
 import type { PoolOptions } from './config.js'
 import { describe } from './config.js'
 import { ConfigError, type ConfigIssue, PoolClosedError } from './errors.js'
-import { type CallOptions, createPool, type Pool, type TransactionOptions } from './pool.js'
+import { createPool, type Pool } from './pool.js'
 
 /** Options of {@link PoolManager}. */
 export interface PoolManagerOptions<C extends object> {

@@ -1,7 +1,15 @@
+import {
+  type AcquireOptions,
+  type BoundContext,
+  type CallOptions,
+  type CloseOptions,
+  checkCall,
+  type TransactionOptions,
+} from './call-options.js'
 import { now } from './clock.js'
-import { checkCall, type PoolOptions, type ResolvedOptions, resolveOptions } from './config.js'
+import { type PoolOptions, type ResolvedOptions, resolveOptions } from './config.js'
 import { bindScope, currentScope, type Scope } from './context.js'
-import type { MaintenanceReason, Role, TransactionMode } from './driver.js'
+import type { MaintenanceReason, TransactionMode } from './driver.js'
 import type { Entry } from './entry.js'
 import { DatabaseError, PoolClosedError } from './errors.js'
 import { channels } from './events.js'
@@ -12,45 +20,6 @@ import { createLease, type Lease } from './lease.js'
 import { MetricsRecorder, type PoolMetrics, poolMetrics } from './metrics.js'
 import { type PoolState, type PoolStatus, type Purpose, poolStatus } from './status.js'
 import { isThenable, message, Transactions } from './transaction.js'
-
-/** Options of `read`, `write` and `transaction`. */
-export interface CallOptions {
-  /** Gives up waiting for a connection (or another process's lock) when this aborts. */
-  readonly signal?: AbortSignal
-  /** Overrides `acquireTimeoutMs` for this call. */
-  readonly timeoutMs?: number
-}
-
-/** Options of {@link Pool.transaction}. */
-export interface TransactionOptions extends CallOptions {
-  /** How the outermost transaction begins; ignored for nested ones (savepoints). Default `immediate`. */
-  readonly mode?: TransactionMode
-  /**
-   * A context from {@link Pool.bindContext}: code running in it joins this transaction as if it
-   * ran inside `fn`. Ignored for nested calls, which already run inside a transaction.
-   */
-  readonly context?: BoundContext | undefined
-}
-
-/**
- * An async context waiting to join a transaction: see {@link Pool.bindContext}. Opaque; pass it
- * to {@link Pool.transaction} once.
- */
-export interface BoundContext {
-  readonly __litepoolBoundContext: never
-}
-
-/** Options of {@link Pool.acquire}. */
-export interface AcquireOptions extends CallOptions {
-  /** `reader` (default) or `writer`. The writer is handed out in autocommit mode. */
-  readonly role?: Role
-}
-
-/** Options of {@link Pool.close}. */
-export interface CloseOptions {
-  /** How long to wait for work in flight before closing under it. Default `closeTimeoutMs`. */
-  readonly timeoutMs?: number
-}
 
 const noop = (): void => {}
 
