@@ -48,7 +48,7 @@ declare function somethingThatBindsAContextLater(): Promise<void>
 `,
   'sqlite-base': `
 import type { Pool } from '@litepool/pool-core'
-import { BEGIN_SQL, CHECKPOINT_SQL, chooseCheckpointMode, classifySqliteError, connectionPragmas, createSqliteDriver, describeValue, PRAGMA_KEYWORD_PATTERN, PRAGMA_NAME_PATTERN, pragmaSql, quoteIdentifier, reclaimZombieHandles, resolveSqliteOptions, restoreConnection, runCheckpoint, SAVEPOINT_SQL, setupConnection, SQL, SQLITE_DEFAULTS, SQLITE_RESULT_CODES, SqliteConnection, sqliteCodeName, sqliteErrorKind, walSize } from '@litepool/sqlite-base'
+import { BEGIN_SQL, CHECKPOINT_SQL, checkpointDue, chooseCheckpointMode, nextCheckpointStep, classifySqliteError, connectionPragmas, createSqliteDriver, describeValue, PRAGMA_KEYWORD_PATTERN, PRAGMA_NAME_PATTERN, pragmaSql, quoteIdentifier, reclaimZombieHandles, resolveSqliteOptions, restoreConnection, runCheckpoint, SAVEPOINT_SQL, setupConnection, SQL, SQLITE_DEFAULTS, SQLITE_RESULT_CODES, SqliteConnection, sqliteCodeName, sqliteErrorKind, walSize } from '@litepool/sqlite-base'
 import type { CheckpointMode, DefaultRow, NativeAdapter, NativeDatabase, NativeStatement, PragmaValue, ResolvedSqliteOptions, RunResult, SqliteDriver, SqliteDriverOptions, SqliteParams, SqliteStatement, SqliteValue } from '@litepool/sqlite-base'
 import { betterSqlite3 } from '@litepool/driver-better-sqlite3'
 declare const pool: Pool<SqliteConnection>

@@ -66,6 +66,8 @@ const STABLE_KEYS = [
   'maintain.passive-checkpoint',
   'maintain.escalates-above-threshold',
   'maintain.reader-blocks-restart-without-error',
+  'maintain.checkpoint-steps-under-sustained-writes',
+  'maintain.checkpoint-steps-off',
   'maintain.truncate-on-close',
   'pool.concurrent-writers',
   'pool.lock-timeout-names-file',

@@ -35,6 +35,14 @@ export interface Driver<C> {
    * holds the writer lane (for SQLite: WAL checkpoints). `reason` says why it runs now.
    */
   maintain?(connection: C, reason: MaintenanceReason): MaybePromise<void>
+  /**
+   * Optional, asked after every commit on the writer (so it must be cheap): true runs
+   * `maintain(connection, 'due')` as soon as that transaction returns the writer, before the next
+   * write. Lets a driver keep each maintenance step small under sustained writes (sqlite-base:
+   * a checkpoint every so many commits, sized to a time budget) instead of one large step per
+   * `maintenanceIntervalMs`. Off when `maintenanceIntervalMs` is 0.
+   */
+  maintenanceDue?(connection: C): boolean
 }
 
 /** What a database permits; the pool shapes its lanes from this. */
@@ -67,8 +75,11 @@ export type Role = 'writer' | 'reader'
  */
 export type TransactionMode = 'deferred' | 'immediate' | 'exclusive'
 
-/** Why the pool runs driver maintenance now. */
-export type MaintenanceReason = 'idle' | 'interval' | 'close'
+/**
+ * Why the pool runs driver maintenance now: the writer was idle, the interval passed while it
+ * was busy, the driver said it is `due` (see `Driver.maintenanceDue`), or the pool is closing.
+ */
+export type MaintenanceReason = 'idle' | 'interval' | 'due' | 'close'
 
 /** A value or a promise of it: sync drivers return values, async drivers promises. */
 export type MaybePromise<T> = T | Promise<T>

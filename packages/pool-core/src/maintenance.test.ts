@@ -3,7 +3,14 @@ import { describe, expect, it, vi } from 'vitest'
 import { housekeepingInterval } from './housekeeper.js'
 import { CHANNELS, createPool, silentLogger } from './index.js'
 import { fakeDriver } from './test-utils/fake-driver.js'
-import { expectAllClosed, expectIdle, gate, ticks, useTestPools } from './test-utils/harness.js'
+import {
+  expectAllClosed,
+  expectIdle,
+  gate,
+  type TestDriverOptions,
+  ticks,
+  useTestPools,
+} from './test-utils/harness.js'
 
 const makePool = useTestPools()
 
@@ -37,6 +44,30 @@ describe('scheduled maintenance', () => {
     await vi.advanceTimersByTimeAsync(1_000)
     expect(db.maintenance).toEqual(['idle', 'idle'])
     expectIdle(pool, db)
+  })
+
+  it("runs 'due' maintenance when the driver asks after a commit, before the next write", async () => {
+    let commits = 0
+    const dueEveryThird: TestDriverOptions['patch'] = (d, db) => ({
+      ...d,
+      maintenanceDue: () => ++commits % 3 === 0,
+      maintain: (c, reason) => {
+        db.log.push(`maintain ${reason}`)
+        return d.maintain?.(c, reason)
+      },
+    })
+    const { pool, db } = makePool({ maintenanceIntervalMs: 3_600_000 }, { patch: dueEveryThird })
+    for (let i = 0; i < 7; i++) await pool.write((c) => c.set(`k${i}`, i))
+    expect(db.maintenance).toEqual(['due', 'due'])
+    // Each step runs right after the commit that made it due, before the next BEGIN.
+    const steps = db.log.filter((l) => /BEGIN|COMMIT|maintain/.test(l)).slice(4, 8)
+    expect(steps).toEqual(['#1 BEGIN immediate', '#1 COMMIT', 'maintain due', '#1 BEGIN immediate'])
+    expectIdle(pool, db)
+
+    commits = 0
+    const off = makePool({ maintenanceIntervalMs: 0 }, { patch: dueEveryThird })
+    for (let i = 0; i < 7; i++) await off.pool.write((c) => c.set(`k${i}`, i))
+    expect(off.db.maintenance).toEqual([]) // maintenanceIntervalMs 0: no scheduled maintenance
   })
 
   it('is deferred to the next writer release while the writer is busy', async () => {

@@ -50,7 +50,8 @@ export class Pool<C extends object> {
   #ready: Promise<void> | undefined
   #writesSinceMaintenance = 0
   #lastMaintenanceAt = now()
-  #maintenanceDue = false
+  /** Maintenance to run when the writer is next released, and why. */
+  #maintenanceDue: MaintenanceReason | undefined
 
   constructor(options: PoolOptions<C>) {
     this.#options = resolveOptions(options)
@@ -65,9 +66,7 @@ export class Pool<C extends object> {
       status: () => this.status(),
       giveBack: (entry, error) => this.#giveBack(this.#writer, entry, error),
       discard: (entry) => this.#writer.discard(entry, 'reset-failed'),
-      committed: () => {
-        this.#writesSinceMaintenance++
-      },
+      committed: (entry) => this.#committed(entry),
       closedUnder: (cause) => this.#closedUnder(cause),
     })
     this.#housekeeper = new Housekeeper(this.#options as ResolvedOptions<unknown>, () =>
@@ -365,9 +364,10 @@ export class Pool<C extends object> {
       void this.#resetThenGiveBack(lane, entry, error)
       return
     }
-    if (this.#maintenanceDue && lane === this.#writer) {
-      this.#maintenanceDue = false
-      void this.#maintain(entry, 'interval').then(() => lane.release(entry))
+    const due = this.#maintenanceDue
+    if (due !== undefined && lane === this.#writer) {
+      this.#maintenanceDue = undefined
+      void this.#maintain(entry, due).then(() => lane.release(entry))
       return
     }
     lane.release(entry)
@@ -381,6 +381,19 @@ export class Pool<C extends object> {
   }
 
   // ---- housekeeping and shutdown -------------------------------------------------------------
+
+  /** Counts a commit; asks the driver whether maintenance is due already (checkpoint steps). */
+  #committed(entry: Entry<C>): void {
+    this.#writesSinceMaintenance++
+    const { driver, maintenanceIntervalMs } = this.#options
+    if (
+      this.#maintenanceDue === undefined &&
+      maintenanceIntervalMs > 0 &&
+      driver.maintenanceDue?.(entry.connection) === true
+    ) {
+      this.#maintenanceDue = 'due'
+    }
+  }
 
   #housekeep(): void {
     if (this.#state !== 'open') return
@@ -396,7 +409,7 @@ export class Pool<C extends object> {
     if (now() - this.#lastMaintenanceAt < maintenanceIntervalMs) return
     const writer = this.#writer.takeIdleForMaintenance()
     if (writer === undefined) {
-      this.#maintenanceDue = true // run when the writer is next released
+      this.#maintenanceDue = 'interval' // run when the writer is next released
       return
     }
     void this.#maintain(writer, 'idle').then(() => this.#writer.release(writer))

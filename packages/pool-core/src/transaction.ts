@@ -22,7 +22,7 @@ export interface TransactionHost<C> {
   /** Closes the writer instead of reusing it (its rollback failed). */
   discard(entry: Entry<C>): void
   /** Counts a committed transaction (scheduled maintenance runs only after writes). */
-  committed(): void
+  committed(entry: Entry<C>): void
   /** The error for work whose connection `close()` closed under it. */
   closedUnder(cause?: unknown): PoolClosedError
 }
@@ -167,7 +167,7 @@ export class Transactions<C> {
       return this.#rollback(entry, error).then(() => Promise.reject(error))
     }
     const done = (): T => {
-      this.#host.committed()
+      this.#host.committed(entry)
       this.#host.giveBack(entry)
       return value
     }

@@ -24,6 +24,35 @@ export interface CheckpointResult {
   readonly log: number
   /** Frames copied back into the database. */
   readonly checkpointed: number
+  /** How long the checkpoint ran (on the event loop), ms. */
+  readonly ms: number
+  /** Commits since the previous checkpoint. */
+  readonly commits: number
+}
+
+/** Bounds of the commit count between checkpoint steps. */
+const MIN_STEP = 16
+const MAX_STEP = 1 << 16
+
+/**
+ * The commit count until the next checkpoint step: the count at which the last checkpoint, which
+ * took `ms` for `commits` commits, would have taken `targetMs` — moving at most 2× per step, so
+ * one odd measurement (a noisy machine, a burst of large commits) cannot swing it far.
+ *
+ * @example
+ * ```ts
+ * nextCheckpointStep(256, 256, 40, 10) // 128: a step of 256 commits took 40 ms, aim at 10 ms
+ * ```
+ */
+export function nextCheckpointStep(
+  current: number,
+  commits: number,
+  ms: number,
+  targetMs: number,
+): number {
+  const ideal = ms > 0 && commits > 0 ? (targetMs * commits) / ms : Number.POSITIVE_INFINITY
+  const bounded = Math.min(Math.max(ideal, current / 2), current * 2)
+  return Math.round(Math.min(Math.max(bounded, MIN_STEP), MAX_STEP))
 }
 
 /**
@@ -34,7 +63,7 @@ export interface CheckpointResult {
  *
  * @example
  * ```ts
- * chooseCheckpointMode('idle', 20 * 1024 * 1024, { restartAtBytes: 16 << 20, truncateAtBytes: 64 << 20 }) // 'RESTART'
+ * chooseCheckpointMode('idle', 20 << 20, { restartAtBytes: 16 << 20, truncateAtBytes: 64 << 20, stepMs: 10 }) // 'RESTART'
  * ```
  */
 export function chooseCheckpointMode(
@@ -81,12 +110,24 @@ export function runCheckpoint(
 ): CheckpointResult | undefined {
   if (options.memory || options.readonly || connection.role !== 'writer') return undefined
   if (connection.inTransaction) return undefined
+  const commits = connection.commitsSinceCheckpoint
+  connection.commitsSinceCheckpoint = 0
   const walBytesBefore = walSize(options.filename)
   const mode = chooseCheckpointMode(reason, walBytesBefore, options.checkpoint)
   if (mode === undefined) return undefined
+  const started = performance.now()
   const row = connection.getControl<{ busy: number; log: number; checkpointed: number }>(
     CHECKPOINT_SQL[mode],
   )
+  const ms = performance.now() - started
+  if (options.checkpoint.stepMs > 0 && reason !== 'close') {
+    connection.commitsPerCheckpoint = nextCheckpointStep(
+      connection.commitsPerCheckpoint,
+      commits,
+      ms,
+      options.checkpoint.stepMs,
+    )
+  }
   const result: CheckpointResult = {
     reason,
     mode,
@@ -94,7 +135,28 @@ export function runCheckpoint(
     busy: Number(row?.busy ?? 0),
     log: Number(row?.log ?? 0),
     checkpointed: Number(row?.checkpointed ?? 0),
+    ms,
+    commits,
   }
   connection.lastCheckpoint = result
   return result
+}
+
+/**
+ * Whether the writer has committed enough since its last checkpoint for the next checkpoint step
+ * (the driver's `maintenanceDue`; asked after every commit, so it only compares two numbers).
+ *
+ * @example
+ * ```ts
+ * checkpointDue(writer, options) // true after writer.commitsPerCheckpoint commits
+ * ```
+ */
+export function checkpointDue(
+  connection: SqliteConnection,
+  options: ResolvedSqliteOptions,
+): boolean {
+  return (
+    options.checkpoint.stepMs > 0 &&
+    connection.commitsSinceCheckpoint >= connection.commitsPerCheckpoint
+  )
 }

@@ -11,6 +11,9 @@ import { type DefaultRow, SqliteStatement, type StatementOwner } from './stateme
 const STATEFUL_SQL = /^\s*(?:PRAGMA\s+[\w.]+\s*[=(]|ATTACH\b|DETACH\b)/i
 const STATEFUL_ANYWHERE = /\b(?:PRAGMA|ATTACH|DETACH)\b/i
 
+/** Commits before the first checkpoint step, before any step was measured. */
+const FIRST_CHECKPOINT_STEP = 256
+
 /**
  * The connection users get in pool callbacks, the same on every litepool SQLite driver.
  * Statements come from a per-connection LRU cache, rows are plain objects, and every error is a
@@ -36,6 +39,10 @@ export class SqliteConnection<Raw = unknown> implements StatementOwner {
   readonly iterators: Set<Generator<unknown, void, undefined>> = new Set()
   /** @internal True once a statement changed per-connection state (see `reset`). */
   stateChanged = false
+  /** @internal Commits on this (writer) connection since its last checkpoint. */
+  commitsSinceCheckpoint = 0
+  /** @internal Commits between checkpoint steps, tuned by `runCheckpoint` (see `nextCheckpointStep`). */
+  commitsPerCheckpoint: number = FIRST_CHECKPOINT_STEP
 
   private readonly db: NativeDatabase<Raw>
   private readonly cache = new Map<string, SqliteStatement<unknown>>()

@@ -6,7 +6,7 @@ import type {
   TransactionMode,
 } from '@litepool/pool-core'
 import type { NativeAdapter } from './adapter.js'
-import { runCheckpoint } from './checkpoint.js'
+import { checkpointDue, runCheckpoint } from './checkpoint.js'
 import { SqliteConnection } from './connection.js'
 import { classifySqliteError } from './errors.js'
 import { type ResolvedSqliteOptions, resolveSqliteOptions } from './options.js'
@@ -117,9 +117,14 @@ export function createSqliteDriver<Raw>(spec: SqliteDriverSpec<Raw>): SqliteDriv
     maintain: (c: C, reason: MaintenanceReason) => {
       runCheckpoint(c, reason, options)
     },
+    // A checkpoint step every so many commits, sized to `checkpoint.stepMs` (decision 0013).
+    maintenanceDue: (c: C) => checkpointDue(c, options),
     transactions: Object.freeze({
       begin: (c: C, mode: TransactionMode) => c.runControl(BEGIN_SQL[mode]),
-      commit: (c: C) => c.runControl(SQL.commit),
+      commit: (c: C) => {
+        c.runControl(SQL.commit)
+        c.commitsSinceCheckpoint++
+      },
       rollback: (c: C) => {
         // SQLite may already have rolled back (after SQLITE_FULL, IOERR, a BUSY in COMMIT…).
         if (c.inTransaction) c.runControl(SQL.rollback)

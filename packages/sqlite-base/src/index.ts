@@ -17,7 +17,9 @@ export type {
 } from './adapter.js'
 export {
   type CheckpointResult,
+  checkpointDue,
   chooseCheckpointMode,
+  nextCheckpointStep,
   runCheckpoint,
   walSize,
 } from './checkpoint.js'

@@ -25,7 +25,11 @@ describe('resolveSqliteOptions', () => {
       statementCacheSize: 100,
       autoCheckpointPages: 0,
       journalSizeLimitBytes: 64 * 1024 * 1024,
-      checkpoint: { restartAtBytes: 16 * 1024 * 1024, truncateAtBytes: 64 * 1024 * 1024 },
+      checkpoint: {
+        restartAtBytes: 16 * 1024 * 1024,
+        truncateAtBytes: 64 * 1024 * 1024,
+        stepMs: 10,
+      },
       pragmas: {},
     })
     expect(Object.isFrozen(o)).toBe(true)
@@ -48,7 +52,7 @@ describe('resolveSqliteOptions', () => {
         filename: 'a.db',
         busyTimeoutMs: 0,
         statementCacheSize: 0,
-        checkpoint: { restartAtBytes: 0 },
+        checkpoint: { restartAtBytes: 0, stepMs: 0 },
       },
       's',
     )
@@ -57,6 +61,7 @@ describe('resolveSqliteOptions', () => {
     expect(o.checkpoint).toEqual({
       restartAtBytes: 0,
       truncateAtBytes: SQLITE_DEFAULTS.truncateAtBytes,
+      stepMs: 0,
     })
   })
 
@@ -69,7 +74,7 @@ describe('resolveSqliteOptions', () => {
       statementCacheSize: -1,
       journalSizeLimitBytes: -2,
       autoCheckpointPages: Number.NaN,
-      checkpoint: { restartAtBytes: '1MB', nope: 1 },
+      checkpoint: { restartAtBytes: '1MB', stepMs: -1, nope: 1 },
       pragmas: { 'x;drop': 1, cache_size: 'a b', query_only: false },
       typo: 1,
     })
@@ -79,6 +84,7 @@ describe('resolveSqliteOptions', () => {
         'busyTimeoutMs',
         'checkpoint.nope',
         'checkpoint.restartAtBytes',
+        'checkpoint.stepMs',
         'filename',
         'journalSizeLimitBytes',
         'pragmas.cache_size',

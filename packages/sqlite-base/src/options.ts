@@ -58,6 +58,12 @@ export interface CheckpointThresholds {
   readonly restartAtBytes?: number
   /** Try `TRUNCATE` (as RESTART, then shrink the file to 0 bytes). Default 64 MiB. */
   readonly truncateAtBytes?: number
+  /**
+   * Under sustained writes, checkpoint every so many commits instead of once per
+   * `maintenanceIntervalMs`, with the count tuned so that one checkpoint takes about this long
+   * (it runs on the event loop). Default 10 ms; `0` checkpoints only on the interval and when idle.
+   */
+  readonly stepMs?: number
 }
 
 /**
@@ -100,6 +106,7 @@ export const SQLITE_DEFAULTS: Readonly<{
   autoCheckpointPages: number
   restartAtBytes: number
   truncateAtBytes: number
+  checkpointStepMs: number
 }> = Object.freeze({
   busyTimeoutMs: 5,
   statementCacheSize: 100,
@@ -107,6 +114,7 @@ export const SQLITE_DEFAULTS: Readonly<{
   autoCheckpointPages: 0,
   restartAtBytes: 16 * MiB,
   truncateAtBytes: 64 * MiB,
+  checkpointStepMs: 10,
 })
 
 /** Pragmas with a dedicated option (or managed by role); `pragmas` may not set them. */
@@ -236,12 +244,16 @@ export function resolveSqliteOptions(
   let cp: Record<string, unknown> = {}
   if (checkpointInput !== undefined) {
     if (typeof checkpointInput !== 'object' || checkpointInput === null) {
-      issue('checkpoint', 'an object { restartAtBytes?, truncateAtBytes? }', checkpointInput)
+      issue(
+        'checkpoint',
+        'an object { restartAtBytes?, truncateAtBytes?, stepMs? }',
+        checkpointInput,
+      )
     } else {
       cp = checkpointInput as Record<string, unknown>
       for (const key of Object.keys(cp)) {
-        if (key !== 'restartAtBytes' && key !== 'truncateAtBytes')
-          issue(`checkpoint.${key}`, 'restartAtBytes or truncateAtBytes', cp[key])
+        if (key !== 'restartAtBytes' && key !== 'truncateAtBytes' && key !== 'stepMs')
+          issue(`checkpoint.${key}`, 'restartAtBytes, truncateAtBytes or stepMs', cp[key])
       }
     }
   }
@@ -284,6 +296,7 @@ export function resolveSqliteOptions(
         SQLITE_DEFAULTS.truncateAtBytes,
         0,
       ),
+      stepMs: int('checkpoint.stepMs', cp.stepMs, SQLITE_DEFAULTS.checkpointStepMs, 0),
     }),
   }
   if (issues.length > 0) throw new ConfigError(subject, issues)

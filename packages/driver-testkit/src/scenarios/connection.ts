@@ -295,6 +295,47 @@ const maintainScenarios = scenarios('maintain', [
     },
   },
   {
+    key: 'checkpoint-steps-under-sustained-writes',
+    title:
+      'under sustained writes the pool checkpoints every so many commits (reason due), sized to checkpoint.stepMs',
+    async run(t) {
+      // The interval never fires here: every checkpoint comes from the step trigger.
+      const pool = t.pool({ maintenanceIntervalMs: 3_600_000 })
+      let writer: SqliteConnection | undefined
+      await pool.write((c) => {
+        writer = c
+        c.exec('create table v(id integer primary key, x)')
+      })
+      for (let i = 0; i < 300; i++)
+        await pool.write((c) => c.run('insert into v(x) values (?)', [i]))
+      const first = writer?.lastCheckpoint
+      expect(first).toMatchObject({ reason: 'due', mode: 'PASSIVE', busy: 0, commits: 256 })
+      expect(first?.checkpointed).toBe(first?.log)
+      // The next step is sized from how long this one took: half to twice as many commits.
+      expect(writer?.commitsPerCheckpoint).toBeGreaterThanOrEqual(128)
+      expect(writer?.commitsPerCheckpoint).toBeLessThanOrEqual(512)
+      expect(await pool.read((c) => c.get('select count(*) as n from v'))).toEqual({ n: 300 })
+    },
+  },
+  {
+    key: 'checkpoint-steps-off',
+    title: 'checkpoint.stepMs 0 leaves checkpoints to the interval and idle time',
+    async run(t) {
+      const pool = t.pool({
+        maintenanceIntervalMs: 3_600_000,
+        driverOptions: { checkpoint: { stepMs: 0 } },
+      })
+      let writer: SqliteConnection | undefined
+      await pool.write((c) => {
+        writer = c
+        c.exec('create table v(id integer primary key, x)')
+      })
+      for (let i = 0; i < 300; i++)
+        await pool.write((c) => c.run('insert into v(x) values (?)', [i]))
+      expect(writer?.lastCheckpoint).toBeUndefined()
+    },
+  },
+  {
     key: 'truncate-on-close',
     title: "maintain(writer, 'close') truncates the WAL file to zero bytes",
     async run(t) {
