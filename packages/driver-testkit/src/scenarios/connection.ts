@@ -1,5 +1,5 @@
 import { isAbsolute } from 'node:path'
-import { ConfigError } from '@litepool/pool-core'
+import { ConfigError, type Pool } from '@litepool/pool-core'
 import { type SqliteConnection, walSize } from '@litepool/sqlite-base'
 import { expect } from 'vitest'
 import { countOpenFiles } from '../helpers.js'
@@ -241,6 +241,16 @@ const fill = (c: SqliteConnection, rows: number) => {
   c.run('COMMIT')
 }
 
+/** Creates table `v`, then commits `n` single-row inserts one by one; returns the writer. */
+async function commitOneByOne(pool: Pool<SqliteConnection>, n: number): Promise<SqliteConnection> {
+  const writer = await pool.write((c) => {
+    c.exec('create table v(id integer primary key, x)')
+    return c
+  })
+  for (let i = 0; i < n; i++) await pool.write((c) => c.run('insert into v(x) values (?)', [i]))
+  return writer
+}
+
 const maintainScenarios = scenarios('maintain', [
   {
     key: 'passive-checkpoint',
@@ -301,19 +311,13 @@ const maintainScenarios = scenarios('maintain', [
     async run(t) {
       // The interval never fires here: every checkpoint comes from the step trigger.
       const pool = t.pool({ maintenanceIntervalMs: 3_600_000 })
-      let writer: SqliteConnection | undefined
-      await pool.write((c) => {
-        writer = c
-        c.exec('create table v(id integer primary key, x)')
-      })
-      for (let i = 0; i < 300; i++)
-        await pool.write((c) => c.run('insert into v(x) values (?)', [i]))
-      const first = writer?.lastCheckpoint
+      const writer = await commitOneByOne(pool, 300)
+      const first = writer.lastCheckpoint
       expect(first).toMatchObject({ reason: 'due', mode: 'PASSIVE', busy: 0, commits: 256 })
       expect(first?.checkpointed).toBe(first?.log)
       // The next step is sized from how long this one took: half to twice as many commits.
-      expect(writer?.commitsPerCheckpoint).toBeGreaterThanOrEqual(128)
-      expect(writer?.commitsPerCheckpoint).toBeLessThanOrEqual(512)
+      expect(writer.commitsPerCheckpoint).toBeGreaterThanOrEqual(128)
+      expect(writer.commitsPerCheckpoint).toBeLessThanOrEqual(512)
       expect(await pool.read((c) => c.get('select count(*) as n from v'))).toEqual({ n: 300 })
     },
   },
@@ -325,14 +329,8 @@ const maintainScenarios = scenarios('maintain', [
         maintenanceIntervalMs: 3_600_000,
         driverOptions: { checkpoint: { stepMs: 0 } },
       })
-      let writer: SqliteConnection | undefined
-      await pool.write((c) => {
-        writer = c
-        c.exec('create table v(id integer primary key, x)')
-      })
-      for (let i = 0; i < 300; i++)
-        await pool.write((c) => c.run('insert into v(x) values (?)', [i]))
-      expect(writer?.lastCheckpoint).toBeUndefined()
+      const writer = await commitOneByOne(pool, 300)
+      expect(writer.lastCheckpoint).toBeUndefined()
     },
   },
   {
