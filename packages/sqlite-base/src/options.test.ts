@@ -28,7 +28,7 @@ describe('resolveSqliteOptions', () => {
       checkpoint: {
         restartAtBytes: 16 * 1024 * 1024,
         truncateAtBytes: 64 * 1024 * 1024,
-        stepMs: 10,
+        stepMs: 0,
       },
       pragmas: {},
     })

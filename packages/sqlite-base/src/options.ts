@@ -59,9 +59,11 @@ export interface CheckpointThresholds {
   /** Try `TRUNCATE` (as RESTART, then shrink the file to 0 bytes). Default 64 MiB. */
   readonly truncateAtBytes?: number
   /**
-   * Under sustained writes, checkpoint every so many commits instead of once per
-   * `maintenanceIntervalMs`, with the count tuned so that one checkpoint takes about this long
-   * (it runs on the event loop). Default 10 ms; `0` checkpoints only on the interval and when idle.
+   * Opt-in: under sustained writes, checkpoint every so many commits instead of once per
+   * `maintenanceIntervalMs`, with the count tuned so that one checkpoint takes about this long on
+   * the event loop (10 is a good value). Trades write throughput for shorter stalls: measured,
+   * event-loop stalls 90–177 ms → 12–16 ms, but ~25 % fewer single-row inserts per second in a
+   * tight loop, which then pays for its checkpoints as it goes. Default `0`: interval and idle.
    */
   readonly stepMs?: number
 }
@@ -114,7 +116,7 @@ export const SQLITE_DEFAULTS: Readonly<{
   autoCheckpointPages: 0,
   restartAtBytes: 16 * MiB,
   truncateAtBytes: 64 * MiB,
-  checkpointStepMs: 10,
+  checkpointStepMs: 0,
 })
 
 /** Pragmas with a dedicated option (or managed by role); `pragmas` may not set them. */
