@@ -10,6 +10,27 @@ import { expectIdle, settle, ticks, useTestPools } from './test-utils/harness.js
 
 const makePool = useTestPools()
 
+/** A pool whose driver counts BEGIN attempts (each retry of a busy lock is one). */
+function poolCountingBegins(acquireTimeoutMs: number) {
+  const begins = { count: 0 }
+  const made = makePool(
+    { acquireTimeoutMs },
+    {
+      patch: (d) => ({
+        ...d,
+        transactions: {
+          ...d.transactions,
+          begin: (c, mode) => {
+            begins.count++
+            return d.transactions.begin(c, mode)
+          },
+        },
+      }),
+    },
+  )
+  return { ...made, begins }
+}
+
 const busy = () =>
   new DatabaseError('database is locked', { kind: 'busy', driverCode: 'SQLITE_BUSY' })
 
@@ -40,29 +61,14 @@ describe('another process holds the write lock', () => {
 
   it('backs off: few attempts over a long wait, not a busy loop', async () => {
     vi.useFakeTimers()
-    let attempts = 0
-    const { pool, db } = makePool(
-      { acquireTimeoutMs: 2_000 },
-      {
-        patch: (d) => ({
-          ...d,
-          transactions: {
-            ...d.transactions,
-            begin: (c, mode) => {
-              attempts++
-              return d.transactions.begin(c, mode)
-            },
-          },
-        }),
-      },
-    )
+    const { pool, db, begins } = poolCountingBegins(2_000)
     db.externalLock = true
     const write = settle(pool.write(() => {}))
     await vi.advanceTimersByTimeAsync(2_100)
     expect((await write).error).toBeInstanceOf(LockTimeoutError)
     // 1 ms doubling to a 50 ms cap: about 45 attempts in 2 s; a loop without backoff makes thousands
-    expect(attempts).toBeGreaterThan(10)
-    expect(attempts).toBeLessThan(100)
+    expect(begins.count).toBeGreaterThan(10)
+    expect(begins.count).toBeLessThan(100)
   })
 
   it('fails with LockTimeoutError at the deadline, naming the database, and frees the writer', async () => {
@@ -142,33 +148,18 @@ describe('another process holds the write lock', () => {
 
   it('an abort during a long backoff is answered at once, not at the next attempt', async () => {
     vi.useFakeTimers()
-    let attempts = 0
-    const { pool, db } = makePool(
-      { acquireTimeoutMs: 10_000 },
-      {
-        patch: (d) => ({
-          ...d,
-          transactions: {
-            ...d.transactions,
-            begin: (c, mode) => {
-              attempts++
-              return d.transactions.begin(c, mode)
-            },
-          },
-        }),
-      },
-    )
+    const { pool, db, begins } = poolCountingBegins(10_000)
     db.externalLock = true
     const controller = new AbortController()
     const write = settle(pool.write(() => {}, { signal: controller.signal }))
     await vi.advanceTimersByTimeAsync(1_000) // the backoff has grown to its 50 ms cap
-    const before = attempts
+    const before = begins.count
     controller.abort(new RangeError('stop'))
     await ticks() // no timer advances: only the abort itself can end the wait
     const { error } = await write
     expect(error).toBeInstanceOf(AcquireAbortedError)
     expect((error as AcquireAbortedError).cause).toBeInstanceOf(RangeError)
-    expect(attempts).toBe(before) // no further BEGIN after the abort
+    expect(begins.count).toBe(before) // no further BEGIN after the abort
     expectIdle(pool, db)
   })
 
