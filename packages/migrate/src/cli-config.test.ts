@@ -14,19 +14,16 @@ describe('litepool-migrate config file', () => {
   it('./litepool-migrate.config.json supplies every setting, paths relative to the file; flags win', async () => {
     const s = sandbox(driver)
     s.write({ '0001_a.sql': 'create table a (x);\n' })
-    writeFileSync(
-      join(s.dir, 'litepool-migrate.config.json'),
-      JSON.stringify({
-        database: 'app.db',
-        migrations: 'migrations',
-        driver: driver.name,
-        table: 'schema_history',
-        backup: true,
-        backupDir: 'backups',
-        lockTimeoutMs: 1000,
-        driverOptions: { busyTimeoutMs: 100 },
-      }),
-    )
+    s.config({
+      database: 'app.db',
+      migrations: 'migrations',
+      driver: driver.name,
+      table: 'schema_history',
+      backup: true,
+      backupDir: 'backups',
+      lockTimeoutMs: 1000,
+      driverOptions: { busyTimeoutMs: 100 },
+    })
     const up = await cli(['up'], { cwd: s.dir })
     expect(up).toMatchObject({ code: 0, stderr: '' })
     expect(up.stdout).toMatch(/Applied 1 migration: version 0 → 1\./)
@@ -49,10 +46,7 @@ describe('litepool-migrate config file', () => {
     expect(existsSync(join(s.dir, 'other.db'))).toBe(true)
     expect(other.stdout).not.toMatch(/Backed up/)
 
-    writeFileSync(
-      join(s.dir, 'litepool-migrate.config.json'),
-      JSON.stringify({ database: 'app.db', driverOptions: { statementCacheSize: 1.5 } }),
-    )
+    s.config({ database: 'app.db', driverOptions: { statementCacheSize: 1.5 } })
     const bad = await cli(['status'], { cwd: s.dir })
     expect(bad.code).toBe(2) // driverOptions reach the driver, which validates them
     expect(bad.stderr).toMatch(/statementCacheSize: expected/)

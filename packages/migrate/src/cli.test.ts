@@ -182,15 +182,12 @@ describe('litepool-migrate: exit codes, config file, colours', () => {
   }, async () => {
     const s = sandbox(driver)
     s.write({ '0001_a.sql': 'create table a (x);\n', '0002_b.sql': 'create table b (x);\n' })
-    writeFileSync(
-      join(s.dir, 'litepool-migrate.config.json'),
-      JSON.stringify({
-        database: 'app.db',
-        migrations: 'migrations',
-        driver: driver.name,
-        backup: false,
-      }),
-    )
+    s.config({
+      database: 'app.db',
+      migrations: 'migrations',
+      driver: driver.name,
+      backup: false,
+    })
     const up = await runCli(['up'], { cwd: s.dir })
     expect(up.code).toBe(0)
     const noDown = await runCli(['down', '--json'], { cwd: s.dir })
@@ -220,10 +217,7 @@ describe('litepool-migrate: exit codes, config file, colours', () => {
       /version 1 → 2/,
     )
 
-    writeFileSync(
-      join(s.dir, 'litepool-migrate.config.json'),
-      JSON.stringify({ database: 3, migratons: 'x' }),
-    )
+    s.config({ database: 3, migratons: 'x' })
     const badConfig = await runCli(['status'], { cwd: s.dir })
     expect(badConfig.code).toBe(2)
     expect(badConfig.stderr).toMatch(

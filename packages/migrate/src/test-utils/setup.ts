@@ -8,6 +8,7 @@ import { nodeSqlite } from '@litepool/driver-node-sqlite'
 import { createPool, type Pool, silentLogger } from '@litepool/pool-core'
 import type { SqliteConnection, SqliteDriver } from '@litepool/sqlite-base'
 import { afterEach } from 'vitest'
+import { CONFIG_FILE } from '../cli-config.js'
 
 /** A driver under test: the in-process factory and the CLI's `--driver` name. */
 export interface TestDriver {
@@ -59,6 +60,9 @@ export function useSandbox(): (driver: TestDriver) => Sandbox {
       write(files) {
         writeMigrations(sandbox.migrations, files)
       },
+      config(settings) {
+        writeFileSync(join(dir, CONFIG_FILE), JSON.stringify(settings))
+      },
     }
     return sandbox
   }
@@ -72,6 +76,8 @@ export interface Sandbox {
   readonly migrations: string
   /** A pool on `filename` (default `db`), closed after the test. */
   pool(filename?: string): Pool<SqliteConnection>
+  /** Writes `settings` as `litepool-migrate.config.json` in `dir`, where the CLI looks for it. */
+  config(settings: Record<string, unknown>): void
   /** Writes migration files (name → content) into `migrations`. */
   write(files: Readonly<Record<string, string>>): void
 }
