@@ -118,7 +118,10 @@ export function createSqliteDriver<Raw>(spec: SqliteDriverSpec<Raw>): SqliteDriv
       runCheckpoint(c, reason, options)
     },
     // A checkpoint step every so many commits, sized to `checkpoint.stepMs` (decision 0013).
-    maintenanceDue: (c: C) => checkpointDue(c, options),
+    // Offered only when steps are on, so the pool asks nothing after each commit otherwise.
+    ...(options.checkpoint.stepMs > 0
+      ? { maintenanceDue: (c: C) => checkpointDue(c, options) }
+      : {}),
     transactions: Object.freeze({
       begin: (c: C, mode: TransactionMode) => c.runControl(BEGIN_SQL[mode]),
       commit: (c: C) => {
