@@ -104,6 +104,10 @@ export async function measure(
   callers: number,
   timing: Timing,
 ): Promise<Measured> {
+  // Let the event loop turn first: a synchronous subject's loop runs on microtasks only, so work
+  // the previous subject deferred to the next turn (timers, setImmediate — litepool's context
+  // store switch-off among them) would otherwise land in this subject's timed samples.
+  await new Promise((resolve) => setImmediate(resolve))
   const size = Math.max(batch, callers)
   const bench = new Bench({
     time: timing.timeMs,

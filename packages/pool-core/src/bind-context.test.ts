@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { storage } from './context.js'
 import { type BoundContext, type Pool, TransactionError, trackAsyncContext } from './index.js'
 import type { FakeConnection } from './test-utils/fake-driver.js'
 import { expectIdle, gate, settle, ticks, useTestPools } from './test-utils/harness.js'
@@ -211,4 +212,52 @@ describe('bindContext: code outside the transaction callback joins it', () => {
       expect(await inContinuation(async () => pool.bindContext())).toBeDefined()
     },
   )
+})
+
+/** Node 20's store is on while `enabled` is true (an internal field of the hook-based class). */
+const storeOn = (): boolean => (storage as unknown as { enabled: boolean }).enabled
+
+describe.runIf(hookBased)('Node 20: the context store switches off when nothing holds it', () => {
+  it('after a transaction, within a run of plain calls even when the event loop never turns', async () => {
+    const { pool } = makePool()
+    await pool.transaction((c) => c.set('a', 1))
+    expect(storeOn()).toBe(true) // kept for a moment: the next transaction may follow at once
+    // Only microtasks from here on, as in a script awaiting a synchronous SQLite driver.
+    for (let i = 0; i < 40; i++) await pool.read((c) => c.get('a'))
+    expect(storeOn()).toBe(false)
+    const chain = (async () => {
+      await null
+      return pool.bindContext() // a promise made while off: refused, proving the store was off
+    })()
+    expect(await chain).toBeUndefined()
+  })
+
+  it('one loop turn after the last hold', async () => {
+    const { pool } = makePool()
+    await pool.write((c) => c.set('a', 1))
+    expect(storeOn()).toBe(true)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(storeOn()).toBe(false)
+  })
+
+  it('steady transactions and Kysely-style holds with reads between them never toggle it', async () => {
+    const { pool } = makePool()
+    await pool.transaction(() => {})
+    const disable = vi.spyOn(storage, 'disable')
+    try {
+      for (let i = 0; i < 50; i++) {
+        const untrack = trackAsyncContext()
+        untrack()
+        await pool.read((c) => c.get('a'))
+        await pool.write((c) => c.set('a', i))
+        for (let k = 0; k < 20; k++) await pool.read((c) => c.get('a'))
+      }
+      expect(disable).not.toHaveBeenCalled()
+      for (let k = 0; k < 40; k++) await pool.read((c) => c.get('a'))
+      expect(disable).toHaveBeenCalledTimes(1)
+    } finally {
+      disable.mockRestore()
+    }
+    expect(storeOn()).toBe(false)
+  })
 })

@@ -8,7 +8,7 @@ import {
 } from './call-options.js'
 import { now } from './clock.js'
 import { type PoolOptions, type ResolvedOptions, resolveOptions } from './config.js'
-import { bindScope, currentScope, type Scope } from './context.js'
+import { bindScope, currentScope, noteUnheldCall, type Scope } from './context.js'
 import type { MaintenanceReason, TransactionMode } from './driver.js'
 import type { Entry } from './entry.js'
 import { DatabaseError, PoolClosedError } from './errors.js'
@@ -90,7 +90,7 @@ export class Pool<C extends object> {
       const invalid = checkCall('read', fn, options)
       if (invalid) return Promise.reject(invalid)
     }
-    const scope = currentScope(this)
+    const scope = this.#scope()
     if (scope) return this.#inScope(scope, fn)
     const lane = this.#readers ?? this.#writer
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
@@ -160,7 +160,7 @@ export class Pool<C extends object> {
         { event: 'double-release', pool: name },
         'a lease was released twice; the second release was ignored',
       )
-    const scope = currentScope(this)
+    const scope = this.#scope()
     if (scope) return createLease(scope.entry.connection as C, async () => {}, warnTwice)
     const lane = options?.role === 'writer' ? this.#writer : (this.#readers ?? this.#writer)
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
@@ -255,6 +255,12 @@ export class Pool<C extends object> {
     )
   }
 
+  /** The caller's transaction on this pool, if any; every call also ticks the store's switch-off. */
+  #scope(): Scope | undefined {
+    noteUnheldCall()
+    return currentScope(this)
+  }
+
   /** Whether a call may take an idle connection on the fast path (open pool, signal not aborted). */
   #canTake(options: CallOptions | undefined): boolean {
     return this.#state === 'open' && options?.signal?.aborted !== true
@@ -330,7 +336,7 @@ export class Pool<C extends object> {
       const invalid = checkCall(purpose === 'write' ? 'write' : 'transaction', fn, options)
       if (invalid) return Promise.reject(invalid)
     }
-    const scope = currentScope(this)
+    const scope = this.#scope()
     if (scope) return this.#transactions.nested(scope, fn)
     const deadline = now() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
