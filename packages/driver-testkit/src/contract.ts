@@ -3,6 +3,7 @@ import { createScenarioContext, type DriverHarness } from './harness.js'
 import type { Scenario } from './scenario.js'
 import { connectionScenarios } from './scenarios/connection.js'
 import { errorScenarios } from './scenarios/errors.js'
+import { leftOpenScenarios } from './scenarios/left-open.js'
 import { poolScenarios } from './scenarios/pool.js'
 import { statementScenarios } from './scenarios/statements.js'
 import { stressScenarios } from './scenarios/stress.js'
@@ -25,6 +26,7 @@ export const CONTRACT_SCENARIOS: readonly Scenario[] = Object.freeze([
   ...transactionScenarios,
   ...connectionScenarios,
   ...poolScenarios,
+  ...leftOpenScenarios,
 ])
 
 /**

@@ -74,6 +74,13 @@ const STABLE_KEYS = [
   'pool.state-restored-between-borrowers',
   'pool.reads-see-writes',
   'pool.close-releases-everything',
+  'left-open.begin-after-comment',
+  'left-open.savepoint',
+  'left-open.exec-script',
+  'left-open.statement-kept',
+  'left-open.raw-kept',
+  'left-open.native-kept',
+  'left-open.reader-snapshot',
 ]
 
 describe('scenario registry', () => {

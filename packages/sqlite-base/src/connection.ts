@@ -31,8 +31,6 @@ export class SqliteConnection<Raw = unknown> implements StatementOwner {
   readonly role: Role
   /** The database file (absolute path) or `':memory:'`. */
   readonly filename: string
-  /** The native handle (better-sqlite3 `Database`, node:sqlite `DatabaseSync`): an escape hatch. */
-  readonly raw: Raw
   /** Result of the last WAL checkpoint `maintain` ran on this connection, if any. */
   lastCheckpoint: CheckpointResult | undefined
   /** @internal Open `iterate` loops, ended by `reset` and `close`. */
@@ -52,19 +50,55 @@ export class SqliteConnection<Raw = unknown> implements StatementOwner {
   /** The SQL of `newest`: a repeat of the last query skips the Map (see `statement`). */
   private newestSql: string | undefined
   private isClosed = false
+  /**
+   * False only while SQLite's last answer was "no transaction" and nothing since could have
+   * begun one: every statement ran through this object and none was transaction control.
+   */
+  private transactionUnknown = true
+  /** `raw` or a statement's `native` was handed out: SQL may run unseen, so always ask SQLite. */
+  private exposed = false
 
   /** @internal Created by the driver's `open`; use `pool.read`/`pool.write`/`pool.acquire`. */
   constructor(db: NativeDatabase<Raw>, role: Role, filename: string, cacheSize: number) {
     this.db = db
-    this.raw = db.raw
     this.role = role
     this.filename = filename
     this.cacheSize = cacheSize
   }
 
-  /** True while a transaction is open on this connection. */
+  /**
+   * The native handle (better-sqlite3 `Database`, node:sqlite `DatabaseSync`): an escape hatch.
+   * SQL run on it bypasses litepool's bookkeeping, so once it was handed out, `inTransaction`
+   * always asks SQLite.
+   */
+  get raw(): Raw {
+    this.exposed = true
+    return this.db.raw
+  }
+
+  /**
+   * True while a transaction is open on this connection. The pool asks after every borrow, and
+   * asking SQLite is a native call that measured ~2 % of a point select, so the answer is kept
+   * while it cannot have changed: until a statement that may begin or end a transaction runs
+   * (anything but a query, DML or pragma — see `mayControlTransaction`), `exec` runs, or the
+   * native handle is exposed (`raw`, a statement's `native`), after which SQLite is always asked.
+   */
   get inTransaction(): boolean {
-    return !this.isClosed && this.db.inTransaction
+    if (this.isClosed) return false
+    if (!this.transactionUnknown && !this.exposed) return false
+    const open = this.db.inTransaction
+    this.transactionUnknown = open
+    return open
+  }
+
+  /** @internal A statement that may begin or end a transaction is about to run. */
+  transactionMayChange(): void {
+    this.transactionUnknown = true
+  }
+
+  /** @internal A statement's native handle was handed out. */
+  nativeExposed(): void {
+    this.exposed = true
   }
 
   /** True once the driver closed this connection. */
@@ -130,6 +164,7 @@ export class SqliteConnection<Raw = unknown> implements StatementOwner {
    */
   exec(sql: string): void {
     if (STATEFUL_ANYWHERE.test(sql)) this.stateChanged = true
+    this.transactionUnknown = true // a script may hold BEGIN anywhere
     try {
       this.db.exec(sql)
     } catch (error) {
@@ -213,6 +248,7 @@ export class SqliteConnection<Raw = unknown> implements StatementOwner {
 
   /** @internal Runs litepool's own SQL through `exec` without marking state as changed. */
   execControl(sql: string): void {
+    this.transactionUnknown = true
     try {
       this.db.exec(sql)
     } catch (error) {

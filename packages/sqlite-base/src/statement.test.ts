@@ -23,7 +23,11 @@ function fakeNative(rows: readonly unknown[]): NativeStatement {
 
 describe('SqliteStatement.iterate', () => {
   it('an ended loop the caller still holds does not pin the native statement (decision 0012)', async () => {
-    const owner: StatementOwner = { iterators: new Set() }
+    const owner: StatementOwner = {
+      iterators: new Set(),
+      transactionMayChange: () => {},
+      nativeExposed: () => {},
+    }
     let native: NativeStatement | undefined = fakeNative([{ x: 1 }, { x: 2 }])
     const collected = new WeakRef(native)
     let statement: SqliteStatement | undefined = new SqliteStatement(native, 'select x', owner)

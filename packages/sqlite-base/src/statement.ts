@@ -14,6 +14,26 @@ export type DefaultRow = Record<string, unknown>
 /** What a statement needs from the connection that owns it (open iterators are tracked there). */
 export interface StatementOwner {
   readonly iterators: Set<Generator<unknown, void, undefined>>
+  /** A statement that may begin or end a transaction is about to run. */
+  transactionMayChange(): void
+  /** The native statement was handed out: SQL may now run on the connection unseen. */
+  nativeExposed(): void
+}
+
+/**
+ * Statements that cannot leave a transaction open: queries and DML run in autocommit mode, and
+ * only BEGIN and SAVEPOINT open a transaction that outlives the statement. A list of what is
+ * known to be safe, after any leading comments, so SQL it does not recognise counts as unsafe.
+ */
+const CANNOT_BEGIN =
+  /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|INSERT|UPDATE|DELETE|REPLACE|WITH|VALUES|PRAGMA|EXPLAIN)\b/i
+
+/**
+ * Whether running `sql` may begin (or end) a transaction: anything but a query, DML or pragma
+ * (`'-- why\nsavepoint a'`: true; `'select 1'`: false).
+ */
+export function mayControlTransaction(sql: string): boolean {
+  return !CANNOT_BEGIN.test(sql)
 }
 
 /**
@@ -29,21 +49,33 @@ export interface StatementOwner {
 export class SqliteStatement<Row = DefaultRow> {
   /** The SQL text this statement was prepared from. */
   readonly sql: string
-  /** The driver's statement behind this one (escape hatch; shape depends on the driver). */
-  readonly native: NativeStatement
+  private readonly handle: NativeStatement
   private readonly owner: StatementOwner
+  /** Running it tells the owner to ask SQLite again whether a transaction is open. */
+  private readonly controlsTransaction: boolean
 
   /** @internal Created by `SqliteConnection`; use `connection.prepare(sql)`. */
   constructor(native: NativeStatement, sql: string, owner: StatementOwner) {
-    this.native = native
+    this.handle = native
     this.sql = sql
     this.owner = owner
+    this.controlsTransaction = mayControlTransaction(sql)
+  }
+
+  /**
+   * The driver's statement behind this one (escape hatch; shape depends on the driver). Once it
+   * is handed out, the connection always asks SQLite whether a transaction is open.
+   */
+  get native(): NativeStatement {
+    this.owner.nativeExposed()
+    return this.handle
   }
 
   /** Runs the statement; returns rows changed and the last inserted rowid. */
   run(params?: SqliteParams): RunResult {
+    if (this.controlsTransaction) this.owner.transactionMayChange()
     try {
-      return this.native.run(params)
+      return this.handle.run(params)
     } catch (error) {
       throw classifySqliteError(error, this.sql)
     }
@@ -51,8 +83,9 @@ export class SqliteStatement<Row = DefaultRow> {
 
   /** The first row, or `undefined` when there is none. */
   get(params?: SqliteParams): Row | undefined {
+    if (this.controlsTransaction) this.owner.transactionMayChange()
     try {
-      return this.native.get(params) as Row | undefined
+      return this.handle.get(params) as Row | undefined
     } catch (error) {
       throw classifySqliteError(error, this.sql)
     }
@@ -60,8 +93,9 @@ export class SqliteStatement<Row = DefaultRow> {
 
   /** Every row. */
   all(params?: SqliteParams): Row[] {
+    if (this.controlsTransaction) this.owner.transactionMayChange()
     try {
-      return this.native.all(params) as Row[]
+      return this.handle.all(params) as Row[]
     } catch (error) {
       throw classifySqliteError(error, this.sql)
     }
@@ -80,8 +114,9 @@ export class SqliteStatement<Row = DefaultRow> {
 
   /** @internal */
   openIterator(params: SqliteParams | undefined): Iterator<unknown> {
+    if (this.controlsTransaction) this.owner.transactionMayChange()
     try {
-      return this.native.iterate(params)
+      return this.handle.iterate(params)
     } catch (error) {
       throw classifySqliteError(error, this.sql)
     }
