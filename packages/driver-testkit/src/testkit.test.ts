@@ -73,6 +73,7 @@ const STABLE_KEYS = [
   'pool.lock-timeout-names-file',
   'pool.state-restored-between-borrowers',
   'pool.reads-see-writes',
+  'pool.memory-nested-in-read',
   'pool.close-releases-everything',
   'left-open.begin-after-comment',
   'left-open.savepoint',

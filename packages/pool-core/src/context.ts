@@ -16,6 +16,8 @@ export interface Scope {
   active: boolean
   /** Nested transactions started from this scope run one at a time, in call order. */
   tail: Promise<unknown>
+  /** A plain read's scope (pool without readers): no transaction encloses its nested calls. */
+  readonly plain?: true
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { AcquireAbortedError, DatabaseError } from './index.js'
 import { type FakeConnection, liveConnections } from './test-utils/fake-driver.js'
-import { expectIdle, gate, ticks, until, useTestPools } from './test-utils/harness.js'
+import { expectIdle, gate, settle, ticks, until, useTestPools } from './test-utils/harness.js'
 
 const makePool = useTestPools()
 
@@ -118,13 +118,94 @@ describe('readers', () => {
     expectIdle(pool, db)
   })
 
-  // Known gap: on a single-connection pool a read holds the only connection, and a write (or a
-  // read) started inside its callback queues behind it until acquireTimeoutMs. Runs as it.fails
-  // so that it turns red once fixed; in a transaction callback the same calls work (see
-  // transaction.test.ts).
-  it.fails('known gap: a write inside a read callback on a single-connection pool does not wait for itself', async () => {
-    const { pool } = makePool({ acquireTimeoutMs: 50 }, { readers: false })
-    await pool.read(() => pool.write((c) => c.set('a', 1)))
+  describe('without readers, calls nested in a read callback join its connection', () => {
+    // The read holds the only connection: before, a nested call queued behind it until
+    // acquireTimeoutMs (a known gap). Now it runs on that connection.
+    it('write, transaction, read and acquire run on it; writes commit on their own', async () => {
+      const { pool, db } = makePool({ acquireTimeoutMs: 200 }, { readers: false })
+      const seen = await pool.read(async (c) => {
+        await pool.write((w) => w.set('a', 1))
+        expect(db.committed.get('a')).toBe(1) // committed when the nested write ended
+        await pool.transaction((w) => w.set('b', 2), { mode: 'exclusive' })
+        await using lease = await pool.acquire()
+        return [await pool.read((r) => r.get('a')), lease.get('b'), c.get('b')]
+      })
+      expect(seen).toEqual([1, 2, 2])
+      expect(db.log).toEqual(['#1 BEGIN immediate', '#1 COMMIT', '#1 BEGIN exclusive', '#1 COMMIT'])
+      expect(db.opened).toHaveLength(1)
+      expectIdle(pool, db)
+    })
+
+    it('a nested write that throws rolls back only itself; one inside it is a savepoint', async () => {
+      const { pool, db } = makePool({}, { readers: false })
+      const boom = new RangeError('boom')
+      const result = await pool.read(async () => {
+        await pool.write(async (w) => {
+          w.set('a', 1)
+          await pool.transaction((inner) => inner.set('b', 2))
+        })
+        const failed = await settle(
+          pool.write((w) => {
+            w.set('c', 3)
+            throw boom
+          }),
+        )
+        return failed.error
+      })
+      expect(result).toBe(boom)
+      expect([...db.committed]).toEqual([
+        ['a', 1],
+        ['b', 2],
+      ])
+      expect(db.log.filter((l) => /SAVEPOINT|ROLLBACK$/.test(l))).toEqual([
+        expect.stringMatching(/^#1 SAVEPOINT litepool_sp_\d+$/),
+        '#1 ROLLBACK',
+      ])
+      expectIdle(pool, db)
+    })
+
+    it('nested work the callback did not await finishes before the connection is returned', async () => {
+      const { pool, db } = makePool({}, { readers: false })
+      let late: Promise<void> | undefined
+      await pool.read(() => {
+        late = pool.write(async (w) => {
+          await ticks(3)
+          w.set('a', 1)
+        })
+        return 'done'
+      })
+      expect(db.committed.get('a')).toBe(1)
+      await late
+      expectIdle(pool, db)
+    })
+
+    it('a callback that throws still lets its nested writes finish (they committed on their own)', async () => {
+      const { pool, db } = makePool({}, { readers: false })
+      const boom = new RangeError('boom')
+      const outcome = await settle(
+        pool.read(async () => {
+          await pool.write((w) => w.set('a', 1))
+          throw boom
+        }),
+      )
+      expect(outcome.error).toBe(boom)
+      expect(db.committed.get('a')).toBe(1)
+      expectIdle(pool, db)
+    })
+
+    it('calls from outside the callback still wait for the connection', async () => {
+      const { pool, db } = makePool({}, { readers: false })
+      const g = gate()
+      const reading = pool.read(() => g.promise)
+      await ticks()
+      const writing = pool.write((w) => w.set('a', 1))
+      await ticks()
+      expect(pool.status().writer.queued).toBe(1)
+      g.open()
+      await Promise.all([reading, writing])
+      expect(db.committed.get('a')).toBe(1)
+      expectIdle(pool, db)
+    })
   })
 
   it('a read callback that leaves a transaction open gets it rolled back before reuse', async () => {

@@ -19,7 +19,7 @@ import { captureBorrowStack } from './leak.js'
 import { createLease, type Lease } from './lease.js'
 import { MetricsRecorder, type PoolMetrics, poolMetrics } from './metrics.js'
 import { type PoolState, type PoolStatus, type Purpose, poolStatus } from './status.js'
-import { isThenable, message, Transactions } from './transaction.js'
+import { isThenable, message, runInScope, Transactions } from './transaction.js'
 
 const noop = (): void => {}
 
@@ -91,7 +91,7 @@ export class Pool<C extends object> {
       if (invalid) return Promise.reject(invalid)
     }
     const scope = this.#scope()
-    if (scope) return this.#inScope(scope, fn)
+    if (scope) return runInScope(scope, fn)
     const lane = this.#readers ?? this.#writer
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
     const entry = this.#canTake(options) ? lane.tryTake('read', stack) : undefined
@@ -274,7 +274,9 @@ export class Pool<C extends object> {
   #runPlain<T>(lane: Lane<C>, entry: Entry<C>, fn: (connection: C) => T | Promise<T>): Promise<T> {
     let result: T | Promise<T>
     try {
-      result = fn(entry.connection)
+      // Without readers this borrows the only connection: nested calls must be able to join it.
+      result =
+        this.#readers === undefined ? this.#transactions.plain(entry, fn) : fn(entry.connection)
     } catch (error) {
       return this.#plainFailed(lane, entry, error)
     }
@@ -337,7 +339,7 @@ export class Pool<C extends object> {
       if (invalid) return Promise.reject(invalid)
     }
     const scope = this.#scope()
-    if (scope) return this.#transactions.nested(scope, fn)
+    if (scope) return this.#transactions.nested(scope, fn, mode)
     const deadline = now() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
     const signal = options?.signal
@@ -347,15 +349,6 @@ export class Pool<C extends object> {
     return this.#acquireEntry(this.#writer, purpose, options, stack).then((e) =>
       this.#transactions.run(e, fn, mode, deadline, signal, bound),
     )
-  }
-
-  /** Runs `fn` on the connection of the enclosing transaction (read-your-writes). */
-  #inScope<T>(scope: Scope, fn: (connection: C) => T | Promise<T>): Promise<T> {
-    try {
-      return Promise.resolve(fn(scope.entry.connection as C))
-    } catch (error) {
-      return Promise.reject(error)
-    }
   }
 
   /** Returns a connection to its lane: closes it if its error says it is broken, runs due maintenance. */

@@ -85,8 +85,15 @@ export class Transactions<C> {
     )
   }
 
-  /** A nested transaction: a savepoint on the scope's connection, after its earlier siblings. */
-  nested<T>(scope: Scope, fn: (connection: C) => T | Promise<T>): Promise<T> {
+  /**
+   * A nested transaction, after its earlier siblings: a savepoint on the scope's connection, or
+   * in a plain read's scope (see {@link plain}) a transaction of its own in `mode`.
+   */
+  nested<T>(
+    scope: Scope,
+    fn: (connection: C) => T | Promise<T>,
+    mode: TransactionMode,
+  ): Promise<T> {
     const run = async (): Promise<T> => {
       if (!scope.active) {
         throw new TransactionError(
@@ -96,7 +103,9 @@ export class Transactions<C> {
       const tc = this.#host.options.driver.transactions
       const connection = scope.entry.connection as C
       const name = `litepool_sp_${++this.#savepoints}`
-      await tc.savepoint(connection, name)
+      // Without readers the pool's one connection serves everyone and no other can hold a lock,
+      // so BEGIN needs no retry here.
+      await (scope.plain ? tc.begin(connection, mode) : tc.savepoint(connection, name))
       const child: Scope = { owner: this.#owner, entry: scope.entry, active: true, tail: RESOLVED }
       let result: T
       try {
@@ -105,16 +114,51 @@ export class Transactions<C> {
       } catch (error) {
         child.active = false
         await settled(child)
-        await this.#undoSavepoint(connection, name, error)
+        if (!scope.plain) await this.#undoSavepoint(connection, name, error)
+        else if (tc.isActive(connection)) await tc.rollback(connection)
         throw error
       }
       child.active = false
-      await tc.releaseSavepoint(connection, name)
+      if (!scope.plain) await tc.releaseSavepoint(connection, name)
+      else {
+        await tc.commit(connection)
+        this.#host.committed(scope.entry as Entry<C>)
+      }
       return result
     }
     const result = scope.tail.then(run)
     scope.tail = result.catch(noop)
     return result
+  }
+
+  /**
+   * Runs a plain callback (no BEGIN) in a scope of its own on `entry`, for a pool whose only
+   * connection is the writer (a private in-memory database). Calls nested in the callback then
+   * run on this connection — reads directly, writes and transactions as transactions of their
+   * own — instead of queueing behind it until they time out. Settles once the nested work the
+   * callback started has settled.
+   */
+  plain<T>(entry: Entry<C>, fn: (connection: C) => T | Promise<T>): Promise<T> {
+    const scope: Scope = { owner: this.#owner, entry, active: true, tail: RESOLVED, plain: true }
+    let result: T | Promise<T>
+    try {
+      result = runTransaction(scope, fn, entry.connection)
+    } catch (error) {
+      result = Promise.reject(error)
+    }
+    return Promise.resolve(result).then(
+      async (value) => {
+        await settled(scope)
+        endTransaction(scope)
+        return value
+      },
+      async (error: unknown) => {
+        scope.active = false // nested calls not yet started fail instead of outliving the borrow
+        await settled(scope)
+        endTransaction(scope)
+        throw error
+      },
+    )
   }
 
   /** Runs the callback in its scope, then commits — synchronously when everything is synchronous. */
@@ -236,6 +280,15 @@ async function settled(scope: Scope): Promise<void> {
   for (let tail = scope.tail; ; tail = scope.tail) {
     if (tail !== RESOLVED) await tail
     if (tail === scope.tail) return
+  }
+}
+
+/** Runs `fn` on the connection of the enclosing transaction (read-your-writes). */
+export function runInScope<C, T>(scope: Scope, fn: (connection: C) => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn(scope.entry.connection as C))
+  } catch (error) {
+    return Promise.reject(error)
   }
 }
 

@@ -89,6 +89,31 @@ export const poolScenarios: readonly Scenario[] = scenarios('pool', [
     },
   },
   {
+    key: 'memory-nested-in-read',
+    title:
+      "on ':memory:' (one connection) writes and reads nested in a read callback join it instead of waiting",
+    async run(t) {
+      const pool = t.pool({ acquireTimeoutMs: 500, driverOptions: { filename: ':memory:' } })
+      await pool.write((c) => c.exec('create table v(x)'))
+      const seen = await pool.read(async (c) => {
+        await pool.write((w) => w.run('insert into v values (1)'))
+        const failed = await pool
+          .transaction((w) => {
+            w.run('insert into v values (2)')
+            throw new RangeError('undo me')
+          })
+          .catch((error: unknown) => error)
+        expect(failed).toBeInstanceOf(RangeError)
+        return [
+          c.all('select x from v'),
+          await pool.read((r) => r.get('select count(*) as n from v')),
+        ]
+      })
+      expect(seen).toEqual([[{ x: 1 }], { n: 1 }])
+      expect(await pool.read((c) => c.inTransaction)).toBe(false)
+    },
+  },
+  {
     key: 'close-releases-everything',
     title: 'pool.close() truncates the WAL and leaves no descriptor on the db, -wal or -shm',
     async run(t) {
