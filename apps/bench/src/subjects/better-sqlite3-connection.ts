@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3'
 import { type Item, type NewItem, SQL } from '../model.js'
+import { type ByHand, incrementByHand } from './increment-by-hand.js'
 import type { ContentionWorker } from './types.js'
 
 /** better-sqlite3's own default `timeout` (busy_timeout), in ms. */
@@ -64,18 +65,18 @@ export class BetterSqlite3Connection {
    * cannot span an `await`, so it is `BEGIN` (deferred, the default) … `COMMIT` by hand, or
    * `BEGIN IMMEDIATE` — the usual advice once deferred transactions fail with BUSY_SNAPSHOT.
    */
-  async increment(work: () => Promise<void>, worker: number): Promise<void> {
-    this.db.exec(this.begin)
-    try {
-      const n = this.counterGet.get()?.n ?? 0
-      await work()
-      this.counterSet.run(n + 1)
+  increment(work: () => Promise<void>, worker: number): Promise<void> {
+    return incrementByHand(this.byHand, this.begin, work, worker)
+  }
+
+  private readonly byHand: ByHand = {
+    exec: (sql) => this.db.exec(sql),
+    inTransaction: () => this.db.inTransaction,
+    counter: () => this.counterGet.get()?.n ?? 0,
+    bump: (n, worker) => {
+      this.counterSet.run(n)
       this.eventInsert.run(Date.now(), worker)
-      this.db.exec('COMMIT')
-    } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK')
-      throw error
-    }
+    },
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 import { isBuiltin } from 'node:module'
 import { type Item, type NewItem, SQL } from '../model.js'
 import { PEER_BUSY_TIMEOUT } from '../settings.js'
+import { type ByHand, incrementByHand } from './increment-by-hand.js'
 import type { ContentionWorker, Instance, Subject } from './types.js'
 import { packageVersion } from './versions.js'
 
@@ -78,18 +79,18 @@ class NodeSqliteConnection {
     }
   }
 
-  async increment(work: () => Promise<void>, worker: number): Promise<void> {
-    this.db.exec('BEGIN')
-    try {
-      const n = (this.counterGet.get() as { n: number } | undefined)?.n ?? 0
-      await work()
-      this.counterSet.run(n + 1)
+  increment(work: () => Promise<void>, worker: number): Promise<void> {
+    return incrementByHand(this.byHand, 'BEGIN', work, worker)
+  }
+
+  private readonly byHand: ByHand = {
+    exec: (sql) => this.db.exec(sql),
+    inTransaction: () => this.db.isTransaction,
+    counter: () => (this.counterGet.get() as { n: number } | undefined)?.n ?? 0,
+    bump: (n, worker) => {
+      this.counterSet.run(n)
       this.eventInsert.run(Date.now(), worker)
-      this.db.exec('COMMIT')
-    } catch (error) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK')
-      throw error
-    }
+    },
   }
 
   close(): void {
