@@ -119,11 +119,27 @@ async function chaos(
 
   const read = async (i: number): Promise<void> => {
     const fails = chance(0.15)
+    const writes = chance(0.2) // a write nested in the read: it commits (or fails) on its own
+    const writeFails = chance(0.3)
     try {
       await pool.read(async (c) => {
         await maybeWait()
         for (let k = Math.max(0, i - 50); k < i; k++)
           if (c.get(`w${k}`) !== undefined) run.seen.add(`w${k}`)
+        if (writes) {
+          const key = `r${i}`
+          try {
+            await pool.write(async (w) => {
+              await maybeWait()
+              w.set(key, i)
+              if (writeFails) throw new Injected('nested in read')
+            }, short())
+            run.expected.set(key, i)
+          } catch (error) {
+            run.errors.push(error)
+            run.absent.add(key)
+          }
+        }
         if (fails) throw new Injected('read')
       }, short())
     } catch (error) {

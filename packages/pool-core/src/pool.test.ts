@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AcquireAbortedError, DatabaseError } from './index.js'
+import { AcquireAbortedError, DatabaseError, LockTimeoutError } from './index.js'
 import { type FakeConnection, liveConnections } from './test-utils/fake-driver.js'
 import { expectIdle, gate, settle, ticks, until, useTestPools } from './test-utils/harness.js'
 
@@ -190,6 +190,24 @@ describe('readers', () => {
       )
       expect(outcome.error).toBe(boom)
       expect(db.committed.get('a')).toBe(1)
+      expectIdle(pool, db)
+    })
+
+    it('a nested write retries BEGIN while another process holds the lock, up to its timeout', async () => {
+      const { pool, db } = makePool({}, { readers: false })
+      db.externalLock = true
+      setTimeout(() => {
+        db.externalLock = false
+      }, 30)
+      await pool.read(() => pool.write((w) => w.set('a', 1)))
+      expect(db.committed.get('a')).toBe(1)
+      db.externalLock = true
+      const failed = await settle(
+        pool.read(() => pool.write((w) => w.set('b', 2), { timeoutMs: 40 })),
+      )
+      db.externalLock = false
+      expect(failed.error).toBeInstanceOf(LockTimeoutError)
+      expect(db.committed.has('b')).toBe(false)
       expectIdle(pool, db)
     })
 

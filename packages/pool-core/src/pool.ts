@@ -339,7 +339,10 @@ export class Pool<C extends object> {
       if (invalid) return Promise.reject(invalid)
     }
     const scope = this.#scope()
-    if (scope) return this.#transactions.nested(scope, fn, mode)
+    if (scope) {
+      const timeoutMs = options?.timeoutMs ?? this.#options.acquireTimeoutMs
+      return this.#transactions.nested(scope, fn, mode, timeoutMs)
+    }
     const deadline = now() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
     const signal = options?.signal

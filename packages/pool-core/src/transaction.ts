@@ -1,3 +1,4 @@
+import { now } from './clock.js'
 import type { ResolvedOptions } from './config.js'
 import {
   endTransaction,
@@ -93,6 +94,7 @@ export class Transactions<C> {
     scope: Scope,
     fn: (connection: C) => T | Promise<T>,
     mode: TransactionMode,
+    timeoutMs: number,
   ): Promise<T> {
     const run = async (): Promise<T> => {
       if (!scope.active) {
@@ -103,9 +105,15 @@ export class Transactions<C> {
       const tc = this.#host.options.driver.transactions
       const connection = scope.entry.connection as C
       const name = `litepool_sp_${++this.#savepoints}`
-      // Without readers the pool's one connection serves everyone and no other can hold a lock,
-      // so BEGIN needs no retry here.
-      await (scope.plain ? tc.begin(connection, mode) : tc.savepoint(connection, name))
+      const deadline = now() + timeoutMs
+      if (!scope.plain) await tc.savepoint(connection, name)
+      else
+        await this.#lock(
+          () => tc.begin(connection, mode),
+          deadline,
+          undefined,
+          `BEGIN ${mode.toUpperCase()}`,
+        )
       const child: Scope = { owner: this.#owner, entry: scope.entry, active: true, tail: RESOLVED }
       let result: T
       try {
@@ -121,7 +129,15 @@ export class Transactions<C> {
       child.active = false
       if (!scope.plain) await tc.releaseSavepoint(connection, name)
       else {
-        await tc.commit(connection)
+        try {
+          await this.#lock(() => tc.commit(connection), deadline, undefined, 'COMMIT')
+        } catch (error) {
+          // The read's return resets the connection if this rollback fails too.
+          await Promise.resolve()
+            .then(() => (tc.isActive(connection) ? tc.rollback(connection) : undefined))
+            .catch(noop)
+          throw error
+        }
         this.#host.committed(scope.entry as Entry<C>)
       }
       return result
