@@ -261,3 +261,21 @@ describe.runIf(hookBased)('Node 20: the context store switches off when nothing 
     expect(storeOn()).toBe(false)
   })
 })
+
+describe.runIf(hookBased)('Node 20: the switch-off never piles up timers', () => {
+  it('however many holds end while the loop does not turn, one switch-off is pending', async () => {
+    const { pool } = makePool()
+    await new Promise((resolve) => setImmediate(resolve))
+    const immediate = vi.spyOn(globalThis, 'setImmediate')
+    try {
+      for (let i = 0; i < 50; i++) {
+        await pool.write((c) => c.set('a', i))
+        for (let k = 0; k < 33; k++) await pool.read((c) => c.get('a')) // switches off each time
+      }
+      expect(immediate.mock.calls.length).toBeLessThanOrEqual(1)
+    } finally {
+      immediate.mockRestore()
+    }
+    expect(storeOn()).toBe(false)
+  })
+})

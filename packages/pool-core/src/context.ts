@@ -68,16 +68,17 @@ export function endTransaction(scope: Scope): void {
  */
 function unhold(): void {
   if (--holds > 0) return
-  unheldCalls = 0
-  if (switchingOff) return
-  switchingOff = true
-  setImmediate(switchOffIfIdle).unref()
+  countdown = SWITCH_OFF_AFTER_CALLS
+  if (turnQueued) return // at most one pending immediate, however often holds end in a turn
+  turnQueued = true
+  setImmediate(onTurn).unref()
 }
 
-let switchingOff = false
+/** An immediate that will switch the store off is pending. */
+let turnQueued = false
 
-/** Pool calls since the last hold ended; reset by every hold that ends. */
-let unheldCalls = 0
+/** Pool calls left before the store goes off without the loop turning; 0 = not counting. */
+let countdown = 0
 
 /**
  * After this many pool calls with nothing holding the store, it goes off without waiting for the
@@ -92,13 +93,16 @@ const SWITCH_OFF_AFTER_CALLS = 32
  * Node 20 only: Node 24's store costs nothing while on, so it keeps the timer alone.
  */
 export function noteUnheldCall(): void {
-  if (switchingOff && hookBased && holds === 0 && ++unheldCalls >= SWITCH_OFF_AFTER_CALLS) {
-    switchOffIfIdle()
-  }
+  if (countdown > 0 && hookBased && holds === 0 && --countdown === 0) switchOffIfIdle()
+}
+
+function onTurn(): void {
+  turnQueued = false
+  switchOffIfIdle()
 }
 
 function switchOffIfIdle(): void {
-  switchingOff = false
+  countdown = 0
   if (holds === 0) storage.disable()
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { AcquireAbortedError, DatabaseError, LockTimeoutError } from './index.js'
+import {
+  AcquireAbortedError,
+  AcquireTimeoutError,
+  DatabaseError,
+  LockTimeoutError,
+} from './index.js'
 import { type FakeConnection, liveConnections } from './test-utils/fake-driver.js'
 import { expectIdle, gate, settle, ticks, until, useTestPools } from './test-utils/harness.js'
 
@@ -208,6 +213,22 @@ describe('readers', () => {
       db.externalLock = false
       expect(failed.error).toBeInstanceOf(LockTimeoutError)
       expect(db.committed.has('b')).toBe(false)
+      expectIdle(pool, db)
+    })
+
+    it('a nested write that waits for an earlier sibling waiting for it times out, not hangs', async () => {
+      const { pool, db } = makePool({ acquireTimeoutMs: 50 }, { readers: false })
+      const g = gate()
+      const outcome = await pool.read(async () => {
+        const first = pool.transaction(() => g.promise) // ends only when the write below is done
+        const second = await settle(pool.write((w) => w.set('a', 1)))
+        g.open()
+        await first
+        return second.error
+      })
+      expect(outcome).toBeInstanceOf(AcquireTimeoutError)
+      expect((outcome as AcquireTimeoutError).message).toMatch(/one at a time/)
+      expect(db.committed.has('a')).toBe(false)
       expectIdle(pool, db)
     })
 

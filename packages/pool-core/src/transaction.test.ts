@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DatabaseError, TransactionError } from './index.js'
+import { AcquireTimeoutError, DatabaseError, TransactionError } from './index.js'
 import type { FakeConnection } from './test-utils/fake-driver.js'
 import { expectIdle, gate, settle, ticks, useTestPools } from './test-utils/harness.js'
 
@@ -160,6 +160,40 @@ describe('nested transactions', () => {
       expect(results).toEqual(['a', 'b', 'c'])
     })
     expect(trace).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c'])
+  })
+
+  it('a nested call waiting for a sibling that waits for it gives up at its timeout', async () => {
+    const { pool, db } = makePool({ acquireTimeoutMs: 5_000 })
+    const g = gate()
+    const outcome = await pool.write(async (c) => {
+      c.set('a', 1)
+      const first = pool.transaction(() => g.promise)
+      const second = await settle(pool.write((w) => w.set('b', 2), { timeoutMs: 40 }))
+      g.open()
+      await first
+      return second.error
+    })
+    expect(outcome).toBeInstanceOf(AcquireTimeoutError)
+    expect(db.committed.get('a')).toBe(1)
+    expect(db.committed.has('b')).toBe(false)
+    // A later sibling still waits for the one that is running, not for the one that gave up.
+    const order: string[] = []
+    await pool.write(async () => {
+      const slow = gate()
+      const first = pool.transaction(async () => {
+        await slow.promise
+        order.push('first')
+      })
+      const gaveUp = settle(pool.write(() => {}, { timeoutMs: 10 }))
+      const third = pool.write(() => {
+        order.push('third')
+      })
+      expect((await gaveUp).error).toBeInstanceOf(AcquireTimeoutError)
+      slow.open()
+      await Promise.all([first, third])
+    })
+    expect(order).toEqual(['first', 'third'])
+    expectIdle(pool, db)
   })
 
   it('waits for un-awaited nested transactions before COMMIT', async () => {

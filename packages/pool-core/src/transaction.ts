@@ -8,9 +8,9 @@ import {
   type Scope,
   storage,
 } from './context.js'
-import type { MaybePromise, TransactionMode } from './driver.js'
+import type { MaybePromise, TransactionControl, TransactionMode } from './driver.js'
 import type { Entry } from './entry.js'
-import { type PoolClosedError, TransactionError } from './errors.js'
+import { AcquireTimeoutError, type PoolClosedError, TransactionError } from './errors.js'
 import { type LockWait, takeLock } from './lock.js'
 import type { PoolStatus } from './status.js'
 
@@ -88,7 +88,9 @@ export class Transactions<C> {
 
   /**
    * A nested transaction, after its earlier siblings: a savepoint on the scope's connection, or
-   * in a plain read's scope (see {@link plain}) a transaction of its own in `mode`.
+   * in a plain read's scope (see {@link plain}) a transaction of its own in `mode`. Waiting for
+   * the siblings ends at `timeoutMs`, as waiting for a connection does: a sibling that waits for
+   * a later one would otherwise hang both for good.
    */
   nested<T>(
     scope: Scope,
@@ -96,6 +98,7 @@ export class Transactions<C> {
     mode: TransactionMode,
     timeoutMs: number,
   ): Promise<T> {
+    const deadline = now() + timeoutMs
     const run = async (): Promise<T> => {
       if (!scope.active) {
         throw new TransactionError(
@@ -105,7 +108,6 @@ export class Transactions<C> {
       const tc = this.#host.options.driver.transactions
       const connection = scope.entry.connection as C
       const name = `litepool_sp_${++this.#savepoints}`
-      const deadline = now() + timeoutMs
       if (!scope.plain) await tc.savepoint(connection, name)
       else
         await this.#lock(
@@ -123,7 +125,7 @@ export class Transactions<C> {
         child.active = false
         await settled(child)
         if (!scope.plain) await this.#undoSavepoint(connection, name, error)
-        else if (tc.isActive(connection)) await tc.rollback(connection)
+        else await rollbackQuietly(tc, connection)
         throw error
       }
       child.active = false
@@ -132,19 +134,41 @@ export class Transactions<C> {
         try {
           await this.#lock(() => tc.commit(connection), deadline, undefined, 'COMMIT')
         } catch (error) {
-          // The read's return resets the connection if this rollback fails too.
-          await Promise.resolve()
-            .then(() => (tc.isActive(connection) ? tc.rollback(connection) : undefined))
-            .catch(noop)
+          await rollbackQuietly(tc, connection)
           throw error
         }
         this.#host.committed(scope.entry as Entry<C>)
       }
       return result
     }
-    const result = scope.tail.then(run)
-    scope.tail = result.catch(noop)
+    const previous = scope.tail
+    if (previous === RESOLVED) {
+      const result = previous.then(run)
+      scope.tail = result.catch(noop)
+      return result
+    }
+    const result = this.#turn(previous, timeoutMs).then(run)
+    // A sibling that gave up still leaves the ones after it waiting for the one it waited for.
+    scope.tail = Promise.all([previous, result.catch(noop)])
     return result
+  }
+
+  /** Resolves when `previous` settles, or rejects with AcquireTimeoutError after `timeoutMs`. */
+  #turn(previous: Promise<unknown>, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new AcquireTimeoutError(
+            `a nested transaction waited ${timeoutMs} ms for an earlier one started in the same transaction (or read) to finish; nested calls from one scope run one at a time, so one that waits for a later one never ends`,
+            { status: this.#host.status() },
+          ),
+        )
+      }, timeoutMs)
+      void previous.then(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
   }
 
   /**
@@ -154,13 +178,22 @@ export class Transactions<C> {
    * own — instead of queueing behind it until they time out. Settles once the nested work the
    * callback started has settled.
    */
-  plain<T>(entry: Entry<C>, fn: (connection: C) => T | Promise<T>): Promise<T> {
+  plain<T>(entry: Entry<C>, fn: (connection: C) => T | Promise<T>): T | Promise<T> {
     const scope: Scope = { owner: this.#owner, entry, active: true, tail: RESOLVED, plain: true }
     let result: T | Promise<T>
     try {
       result = runTransaction(scope, fn, entry.connection)
     } catch (error) {
+      if (scope.tail === RESOLVED) {
+        endTransaction(scope)
+        throw error
+      }
       result = Promise.reject(error)
+    }
+    // A synchronous callback that started nothing nested ends here, without a promise.
+    if (!isThenable(result) && scope.tail === RESOLVED) {
+      endTransaction(scope)
+      return result
     }
     return Promise.resolve(result).then(
       async (value) => {
@@ -305,6 +338,18 @@ export function runInScope<C, T>(scope: Scope, fn: (connection: C) => T | Promis
     return Promise.resolve(fn(scope.entry.connection as C))
   } catch (error) {
     return Promise.reject(error)
+  }
+}
+
+/**
+ * Rolls back a transaction of a plain read's scope after a failure, keeping the failure as the
+ * error: if the rollback fails too, the read's return resets (or discards) the connection.
+ */
+async function rollbackQuietly<C>(tc: TransactionControl<C>, connection: C): Promise<void> {
+  try {
+    if (tc.isActive(connection)) await tc.rollback(connection)
+  } catch {
+    // reported by the reset on return
   }
 }
 
