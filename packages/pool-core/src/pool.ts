@@ -338,12 +338,10 @@ export class Pool<C extends object> {
       const invalid = checkCall(purpose === 'write' ? 'write' : 'transaction', fn, options)
       if (invalid) return Promise.reject(invalid)
     }
+    const timeoutMs = options?.timeoutMs ?? this.#options.acquireTimeoutMs
     const scope = this.#scope()
-    if (scope) {
-      const timeoutMs = options?.timeoutMs ?? this.#options.acquireTimeoutMs
-      return this.#transactions.nested(scope, fn, mode, timeoutMs)
-    }
-    const deadline = now() + (options?.timeoutMs ?? this.#options.acquireTimeoutMs)
+    if (scope) return this.#transactions.nested(scope, fn, mode, timeoutMs)
+    const deadline = now() + timeoutMs
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
     const signal = options?.signal
     const bound = options?.context as Scope | undefined

@@ -142,19 +142,16 @@ export class Transactions<C> {
       return result
     }
     const previous = scope.tail
-    if (previous === RESOLVED) {
-      const result = previous.then(run)
-      scope.tail = result.catch(noop)
-      return result
-    }
     const result = this.#turn(previous, timeoutMs).then(run)
     // A sibling that gave up still leaves the ones after it waiting for the one it waited for.
-    scope.tail = Promise.all([previous, result.catch(noop)])
+    scope.tail =
+      previous === RESOLVED ? result.catch(noop) : Promise.all([previous, result.catch(noop)])
     return result
   }
 
   /** Resolves when `previous` settles, or rejects with AcquireTimeoutError after `timeoutMs`. */
-  #turn(previous: Promise<unknown>, timeoutMs: number): Promise<void> {
+  #turn(previous: Promise<unknown>, timeoutMs: number): Promise<unknown> {
+    if (previous === RESOLVED) return previous // nothing to wait for: no timer
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
@@ -197,14 +194,11 @@ export class Transactions<C> {
     }
     return Promise.resolve(result).then(
       async (value) => {
-        await settled(scope)
-        endTransaction(scope)
+        await endScope(scope, false)
         return value
       },
       async (error: unknown) => {
-        scope.active = false // nested calls not yet started fail instead of outliving the borrow
-        await settled(scope)
-        endTransaction(scope)
+        await endScope(scope, true)
         throw error
       },
     )
@@ -240,9 +234,7 @@ export class Transactions<C> {
 
   /** Ends the scope, lets nested work started from it settle, rolls back, rethrows `error`. */
   async #fail<T>(entry: Entry<C>, scope: Scope, error: unknown): Promise<T> {
-    scope.active = false
-    await settled(scope)
-    endTransaction(scope)
+    await endScope(scope, true)
     if (entry.retireReason === 'forced') throw this.#host.closedUnder(error)
     await this.#rollback(entry, error)
     throw error
@@ -330,6 +322,16 @@ async function settled(scope: Scope): Promise<void> {
     if (tail !== RESOLVED) await tail
     if (tail === scope.tail) return
   }
+}
+
+/**
+ * Ends `scope` once the nested work started from it has settled. After a failure the scope goes
+ * inactive first, so nested calls that have not started yet fail instead of outliving it.
+ */
+async function endScope(scope: Scope, failed: boolean): Promise<void> {
+  if (failed) scope.active = false
+  await settled(scope)
+  endTransaction(scope)
 }
 
 /** Runs `fn` on the connection of the enclosing transaction (read-your-writes). */
