@@ -2,7 +2,7 @@
  * What each pool call accepts besides its callback, and the check every call runs on it when it
  * passes options (or something that is not a function).
  */
-import { describe, isInteger } from './config.js'
+import { describe, isInteger, type ThreadChoice } from './config.js'
 import type { Role, TransactionMode } from './driver.js'
 import { ConfigError, type ConfigIssue } from './errors.js'
 
@@ -12,6 +12,28 @@ export interface CallOptions {
   readonly signal?: AbortSignal
   /** Overrides `acquireTimeoutMs` for this call. */
   readonly timeoutMs?: number
+}
+
+/** Options of `pool.read()`. */
+export interface ReadOptions extends CallOptions {
+  /**
+   * `main` (default): `fn` gets a main-thread connection with synchronous methods. `worker`: `fn`
+   * gets a connection in a worker thread whose methods return promises, so the statements never
+   * block the event loop (inside a transaction: an asynchronous view of its connection).
+   */
+  readonly thread?: 'main' | 'worker'
+}
+
+/** Options of `pool.get()`, `pool.all()` and `pool.routedRead()`. */
+export interface QueryOptions extends CallOptions {
+  /** Where the statement runs; default the pool's `workers.route` (`auto`: by measured cost). */
+  readonly thread?: ThreadChoice
+}
+
+/** Options of `pool.iterate()`. */
+export interface IterateCallOptions extends QueryOptions {
+  /** Rows a worker sends per round trip (one chunk is fetched ahead). Default 256. */
+  readonly chunkSize?: number
 }
 
 /** Options of `pool.transaction()`. */
@@ -46,11 +68,18 @@ export interface CloseOptions {
 }
 
 const MODES: readonly string[] = ['deferred', 'immediate', 'exclusive']
+const THREADS: Readonly<Record<string, readonly string[]>> = {
+  read: ['main', 'worker'],
+  query: ['auto', 'main', 'worker'],
+  iterate: ['auto', 'main', 'worker'],
+}
 const ROLES: readonly string[] = ['reader', 'writer']
 
 /** The options each pool method takes (besides its callback). */
 const CALL_OPTIONS = {
-  read: ['signal', 'timeoutMs'],
+  read: ['signal', 'timeoutMs', 'thread'],
+  query: ['signal', 'timeoutMs', 'thread'],
+  iterate: ['signal', 'timeoutMs', 'thread', 'chunkSize'],
   write: ['signal', 'timeoutMs'],
   transaction: ['signal', 'timeoutMs', 'mode', 'context'],
   acquire: ['signal', 'timeoutMs', 'role'],
@@ -70,7 +99,7 @@ export function checkCall(
   const issues: ConfigIssue[] = []
   const bad = (path: string, expected: string, value: unknown) =>
     issues.push({ path, expected, received: describe(value) })
-  const takesCallback = method !== 'acquire' && method !== 'close'
+  const takesCallback = method === 'read' || method === 'write' || method === 'transaction'
   if (takesCallback && typeof fn !== 'function') bad('fn', 'a function (connection) => …', fn)
   if (options !== undefined) {
     if (typeof options !== 'object' || options === null)
@@ -93,6 +122,17 @@ export function checkCall(
       }
       if (known.includes('role') && o.role !== undefined && !ROLES.includes(o.role as string)) {
         bad('role', `one of ${ROLES.join(', ')}`, o.role)
+      }
+      const threads = THREADS[method]
+      if (
+        threads !== undefined &&
+        o.thread !== undefined &&
+        !threads.includes(o.thread as string)
+      ) {
+        bad('thread', threads.map((t) => `"${t}"`).join(' | '), o.thread)
+      }
+      if (o.chunkSize !== undefined && (!isInteger(o.chunkSize) || o.chunkSize < 1)) {
+        bad('chunkSize', 'an integer >= 1', o.chunkSize)
       }
       if (known.includes('context') && o.context !== undefined && typeof o.context !== 'object') {
         bad('context', 'a context from pool.bindContext()', o.context)

@@ -201,7 +201,7 @@ describe('call arguments', () => {
     const role = await rejection(pool.acquire({ role: 'admin' as never }))
     expect(role.issues.map((i) => i.path)).toEqual(['role'])
     const modeOnRead = await rejection(pool.read(() => 1, { mode: 'deferred' } as never))
-    expect(modeOnRead.issues[0]?.expected).toBe('no such option (known: signal, timeoutMs)')
+    expect(modeOnRead.issues[0]?.expected).toBe('no such option (known: signal, timeoutMs, thread)')
     const close = await rejection(pool.close({ timeoutMs: 'soon' as never }))
     expect(close.issues.map((i) => i.path)).toEqual(['timeoutMs'])
     expect(pool.status().state).toBe('open') // a rejected close() closes nothing

@@ -4,9 +4,10 @@
  * performs transaction control, health checks and maintenance when the pool asks.
  *
  * `C` is the connection type the driver hands to user callbacks (for the SQLite drivers, a
- * connection with `run`/`get`/`all`/`iterate`/`exec`/`prepare`).
+ * connection with `run`/`get`/`all`/`iterate`/`exec`/`prepare`). `W` is the type of its
+ * worker-hosted readers (see {@link Driver.workers}), `never` for a driver without them.
  */
-export interface Driver<C> {
+export interface Driver<C, W = never> {
   /** Short driver name for logs and errors, e.g. `better-sqlite3`. */
   readonly name: string
   /** What the driver connects to (for SQLite, the file path); named in errors and events. */
@@ -43,6 +44,36 @@ export interface Driver<C> {
    * `maintenanceIntervalMs`. Off when `maintenanceIntervalMs` is 0.
    */
   maintenanceDue?(connection: C): boolean
+  /**
+   * Optional: reader connections hosted off the main thread (for SQLite, each in its own worker
+   * thread), so that a slow read never blocks the event loop. Their methods are asynchronous.
+   * The pool keeps them in a lane of their own (`workers` pool option) and routes reads to them
+   * per call or by measured cost.
+   */
+  readonly workers?: WorkerReaders<C, W>
+}
+
+/**
+ * How a driver opens and looks after its worker-hosted readers (`W`), and how it presents a
+ * main-thread connection (`C`) with the same asynchronous methods.
+ */
+export interface WorkerReaders<C, W> {
+  /** Opens one worker-hosted reader (for SQLite: starts a thread that opens its own connection). */
+  open(): Promise<W>
+  /** Closes it and ends its thread. */
+  close(connection: W): Promise<void>
+  /** Cheap liveness check; rejects when the connection (or its thread) is gone. */
+  ping(connection: W): Promise<void>
+  /** Makes a returned connection safe to reuse (ends iterations, rolls back, restores state). */
+  reset(connection: W): Promise<void>
+  /** True when a returned connection must be `reset` first (cheap: checked on every return). */
+  needsReset(connection: W): boolean
+  /**
+   * `connection` with `W`'s asynchronous methods, run on the main thread: a worker read inside a
+   * transaction runs on the transaction's connection (it must see its writes), and a pool with
+   * no worker lane (workers turned off, or a private in-memory database) runs it on a reader.
+   */
+  view(connection: C): W
 }
 
 /** What a database permits; the pool shapes its lanes from this. */

@@ -1,6 +1,5 @@
-import type { Role } from './driver.js'
 import { PoolError } from './errors.js'
-import type { Purpose } from './status.js'
+import type { LaneRole, Purpose } from './status.js'
 
 /**
  * Where a pooled connection is in its life. Changed only by `transition()`, which rejects
@@ -64,7 +63,7 @@ export class Entry<C> {
 
   constructor(
     readonly connection: C,
-    readonly role: Role,
+    readonly role: LaneRole,
     now: number,
     maxLifetimeMs: number,
   ) {

@@ -22,6 +22,7 @@ const status: PoolStatus = {
   closed: false,
   target: 'app.db',
   readers: { open: 2, idle: 1, inUse: 1, opening: 0, waiting: 3, min: 1, max: 2 },
+  workers: { open: 0, idle: 0, inUse: 0, opening: 0, waiting: 0, min: 0, max: 0 },
   writer: {
     open: true,
     inUse: true,

@@ -177,3 +177,8 @@ export class DatabaseError extends PoolError {
 export function isBusyError(error: unknown): error is DatabaseError {
   return error instanceof DatabaseError && error.kind === 'busy'
 }
+
+/** @internal Errors after which a connection must not be reused (it is closed instead). */
+export function isBroken(error: unknown): boolean {
+  return error instanceof DatabaseError && (error.kind === 'broken' || error.kind === 'corrupt')
+}

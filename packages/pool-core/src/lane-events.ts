@@ -3,13 +3,12 @@
  * only while someone listens) and log lines — for borrows, returns, timeouts, opens and closes.
  */
 import { now, turnNow } from './clock.js'
-import type { Role } from './driver.js'
 import type { CloseReason, Entry } from './entry.js'
 import { AcquireTimeoutError } from './errors.js'
 import { channels } from './events.js'
 import type { LaneContext } from './lane.js'
 import { captureBorrowStack, endLeakWatch, watchForLeak } from './leak.js'
-import { describeStatus, type Purpose } from './status.js'
+import { describeStatus, type LaneRole, type Purpose } from './status.js'
 
 /**
  * Whether borrows are timed precisely: once `pool.metrics()` was called, with leak detection on,
@@ -99,7 +98,7 @@ export function recordReturn<C>(ctx: LaneContext<C>, entry: Entry<C>): number {
 /** Counts and publishes a waiter's timeout, and builds its error (status, last connect failure). */
 export function timeoutError<C>(
   ctx: LaneContext<C>,
-  role: Role,
+  role: LaneRole,
   timeoutMs: number,
   lastConnectError: unknown,
 ): AcquireTimeoutError {
@@ -117,7 +116,7 @@ export function timeoutError<C>(
   )
 }
 
-export function reportConnect<C>(ctx: LaneContext<C>, role: Role, createMs: number): void {
+export function reportConnect<C>(ctx: LaneContext<C>, role: LaneRole, createMs: number): void {
   ctx.metrics.createTime.recordMs(createMs)
   if (channels.connect.hasSubscribers)
     channels.connect.publish({ pool: ctx.options.name, role, createMs })
@@ -125,7 +124,7 @@ export function reportConnect<C>(ctx: LaneContext<C>, role: Role, createMs: numb
 
 export function reportConnectFailure<C>(
   ctx: LaneContext<C>,
-  role: Role,
+  role: LaneRole,
   attempt: number,
   error: unknown,
 ): void {

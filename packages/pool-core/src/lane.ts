@@ -1,6 +1,6 @@
 import { now, turnNow } from './clock.js'
 import type { ResolvedOptions } from './config.js'
-import type { Role } from './driver.js'
+import type { MaybePromise } from './driver.js'
 import { type CloseReason, Entry, lastSeenAlive, transition } from './entry.js'
 import { AcquireAbortedError, ConnectionHealthError, PoolClosedError } from './errors.js'
 import {
@@ -15,15 +15,25 @@ import {
   timeoutError,
 } from './lane-events.js'
 import type { MetricsRecorder } from './metrics.js'
-import type { LaneStatus, PoolStatus, Purpose } from './status.js'
+import type { LaneRole, LaneStatus, PoolStatus, Purpose } from './status.js'
 import { type Waiter, WaiterQueue } from './waiters.js'
 
 /** What a lane needs from its pool. */
 export interface LaneContext<C> {
-  readonly options: ResolvedOptions<C>
+  /** The pool's options (shared by every lane, whatever its connection type). */
+  readonly options: ResolvedOptions<unknown>
+  /** Never read: keeps `C` in the type so each lane's helpers stay typed by its connections. */
+  readonly connection?: C
   readonly metrics: MetricsRecorder
   /** The pool's status, for timeout errors. */
   status(): PoolStatus
+}
+
+/** How a lane opens, closes and pings its connections (the driver's, or its worker readers'). */
+export interface LaneOps<C> {
+  open(): Promise<C>
+  close(connection: C): MaybePromise<void>
+  ping(connection: C): MaybePromise<void>
 }
 
 /** Longest pause between attempts to open a connection after consecutive failures. */
@@ -51,13 +61,17 @@ export class Lane<C> {
   /** Asynchronous `driver.close()` calls still running. */
   readonly #closes = new Set<Promise<void>>()
 
+  readonly #ops: LaneOps<C>
+
   constructor(
-    readonly role: Role,
+    readonly role: LaneRole,
     readonly min: number,
     readonly max: number,
     ctx: LaneContext<C>,
+    ops: LaneOps<C>,
   ) {
     this.#ctx = ctx
+    this.#ops = ops
   }
 
   /** The last error from opening a connection, cleared by the next success. */
@@ -379,7 +393,7 @@ export class Lane<C> {
     }
     let result: unknown
     try {
-      result = this.#ctx.options.driver.ping(entry.connection)
+      result = this.#ops.ping(entry.connection)
     } catch (error) {
       done(error ?? 'ping failed')
       return
@@ -397,7 +411,7 @@ export class Lane<C> {
     const { driver, maxLifetimeMs } = this.#ctx.options
     const started = now()
     Promise.resolve()
-      .then(() => driver.open(this.role))
+      .then(() => this.#ops.open())
       .then(
         (connection) => {
           this.#opening--
@@ -477,7 +491,7 @@ export class Lane<C> {
       if (error !== undefined) reportCloseFailure(this.#ctx, entry, error)
     }
     try {
-      const result = this.#ctx.options.driver.close(entry.connection)
+      const result = this.#ops.close(entry.connection)
       if (result instanceof Promise) {
         const closing = result.then(
           () => closed(),

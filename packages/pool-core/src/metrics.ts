@@ -74,16 +74,18 @@ export function poolMetrics(
   recorder: MetricsRecorder,
   writer: LaneStatus,
   readers: LaneStatus | undefined,
+  workers?: LaneStatus,
 ): PoolMetrics {
   return {
     poolName,
     'db.client.connection.count': {
-      idle: writer.idle + (readers?.idle ?? 0),
-      used: writer.inUse + (readers?.inUse ?? 0),
+      idle: writer.idle + (readers?.idle ?? 0) + (workers?.idle ?? 0),
+      used: writer.inUse + (readers?.inUse ?? 0) + (workers?.inUse ?? 0),
     },
-    'db.client.connection.max': 1 + (readers?.max ?? 0),
-    'db.client.connection.idle.min': 1 + (readers?.min ?? 0),
-    'db.client.connection.pending_requests': writer.waiting + (readers?.waiting ?? 0),
+    'db.client.connection.max': 1 + (readers?.max ?? 0) + (workers?.max ?? 0),
+    'db.client.connection.idle.min': 1 + (readers?.min ?? 0) + (workers?.min ?? 0),
+    'db.client.connection.pending_requests':
+      writer.waiting + (readers?.waiting ?? 0) + (workers?.waiting ?? 0),
     'db.client.connection.timeouts': recorder.timeouts,
     'db.client.connection.create_time': recorder.createTime.snapshot(),
     'db.client.connection.wait_time': recorder.waitTime.snapshot(),

@@ -4,24 +4,32 @@ import {
   type CallOptions,
   type CloseOptions,
   checkCall,
+  type IterateCallOptions,
+  type QueryOptions,
+  type ReadOptions,
   type TransactionOptions,
 } from './call-options.js'
 import { now } from './clock.js'
 import { type PoolOptions, type ResolvedOptions, resolveOptions } from './config.js'
 import { bindScope, currentScope, noteUnheldCall, type Scope } from './context.js'
-import type { MaintenanceReason, TransactionMode } from './driver.js'
+import type { TransactionMode } from './driver.js'
 import type { Entry } from './entry.js'
-import { DatabaseError, PoolClosedError } from './errors.js'
-import { channels } from './events.js'
+import { PoolClosedError } from './errors.js'
 import { Housekeeper } from './housekeeper.js'
 import { Lane } from './lane.js'
 import { captureBorrowStack } from './leak.js'
 import { createLease, type Lease } from './lease.js'
+import { Maintenance } from './maintenance.js'
 import { MetricsRecorder, type PoolMetrics, poolMetrics } from './metrics.js'
+import { Queries, type RoutedRead, statementRead } from './queries.js'
+import { Returns } from './returns.js'
 import { type PoolState, type PoolStatus, type Purpose, poolStatus } from './status.js'
-import { isThenable, message, runInScope, Transactions } from './transaction.js'
+import { runInScope, Transactions } from './transaction.js'
 
 const noop = (): void => {}
+
+/** Statement parameters of the driver's connections (`SqliteParams` for the SQLite drivers). */
+export type ParamsOf<C> = C extends { get(sql: string, params?: infer P): unknown } ? P : never
 
 /**
  * A connection pool with one writer lane and many readers. Create it with {@link createPool}.
@@ -37,38 +45,68 @@ const noop = (): void => {}
  * await pool.close()
  * ```
  */
-export class Pool<C extends object> {
-  readonly #options: ResolvedOptions<C>
+export class Pool<C extends object, W = never> {
+  readonly #options: ResolvedOptions<C, W>
   readonly #writer: Lane<C>
   /** Undefined when the driver cannot open readers (a private in-memory database). */
   readonly #readers: Lane<C> | undefined
+  /** Reads that may leave the main thread (worker readers, routed queries). */
+  readonly #queries: Queries<C, W>
   readonly #metrics = new MetricsRecorder()
   readonly #housekeeper: Housekeeper
   readonly #transactions: Transactions<C>
   #state: PoolState = 'open'
   #closing: Promise<void> | undefined
   #ready: Promise<void> | undefined
-  #writesSinceMaintenance = 0
-  #lastMaintenanceAt = now()
-  /** Maintenance to run when the writer is next released, and why. */
-  #maintenanceDue: MaintenanceReason | undefined
+  readonly #maintenance: Maintenance<C>
+  readonly #returns: Returns<C>
 
-  constructor(options: PoolOptions<C>) {
+  constructor(options: PoolOptions<C, W>) {
     this.#options = resolveOptions(options)
-    const ctx = { options: this.#options, metrics: this.#metrics, status: () => this.status() }
-    const { readers } = this.#options
-    this.#writer = new Lane<C>('writer', 1, 1, ctx)
-    this.#readers = this.#options.driver.capabilities.readers
-      ? new Lane<C>('reader', readers.min, readers.max, ctx)
+    const { readers, driver } = this.#options
+    const ctx = {
+      options: this.#options as ResolvedOptions<unknown>,
+      metrics: this.#metrics,
+      status: () => this.status(),
+    }
+    const ops = (role: 'writer' | 'reader') => ({
+      open: () => driver.open(role),
+      close: (c: C) => driver.close(c),
+      ping: (c: C) => driver.ping(c),
+    })
+    this.#writer = new Lane<C>('writer', 1, 1, ctx, ops('writer'))
+    this.#maintenance = new Maintenance<C>(this.#options, this.#writer)
+    this.#readers = driver.capabilities.readers
+      ? new Lane<C>('reader', readers.min, readers.max, ctx, ops('reader'))
       : undefined
+    this.#queries = new Queries<C, W>(this.#options, ctx, {
+      scope: () => this.#scope(),
+      isOpen: () => this.#state === 'open',
+      readMain: (fn, options) => this.#readMain(fn, options),
+      borrowMain: async (options) => {
+        const lane = this.#readers ?? this.#writer
+        const entry = await this.#acquireEntry(lane, 'read', options, undefined)
+        return {
+          entry,
+          done: (failure) => this.#returns.returnPlain(lane, entry, failure) ?? Promise.resolve(),
+        }
+      },
+    })
     this.#transactions = new Transactions<C>(this, {
       options: this.#options,
       status: () => this.status(),
-      giveBack: (entry, error) => this.#giveBack(this.#writer, entry, error),
+      giveBack: (entry, error) => this.#returns.giveBack(this.#writer, entry, error),
       discard: (entry) => this.#writer.discard(entry, 'reset-failed'),
-      committed: (entry) => this.#committed(entry),
-      closedUnder: (cause) => this.#closedUnder(cause),
+      committed: (entry) => this.#maintenance.committed(entry),
+      closedUnder: (cause) => this.#returns.closedUnder(cause),
     })
+    const transactions = this.#transactions
+    this.#returns = new Returns<C>(
+      this.#options,
+      this.#writer,
+      this.#maintenance,
+      this.#readers === undefined ? (entry, fn) => transactions.plain(entry, fn) : undefined,
+    )
     this.#housekeeper = new Housekeeper(this.#options as ResolvedOptions<unknown>, () =>
       this.#housekeep(),
     )
@@ -85,18 +123,129 @@ export class Pool<C extends object> {
    * `readers.max`. Inside a transaction, `fn` runs on the transaction's connection instead, so it
    * sees the transaction's own writes.
    */
-  read<T>(fn: (connection: C) => T | Promise<T>, options?: CallOptions): Promise<T> {
+  read<T>(
+    fn: (connection: C) => T | Promise<T>,
+    options?: ReadOptions & { readonly thread?: 'main' },
+  ): Promise<T>
+  /**
+   * With `{ thread: 'worker' }`, runs `fn` on a reader hosted in a worker thread: its methods
+   * return promises and the statements run off the event loop. Inside a transaction `fn` gets an
+   * asynchronous view of the transaction's connection instead (read-your-writes); on a pool
+   * without worker readers, of a main-thread reader.
+   */
+  read<T>(
+    fn: (connection: W) => T | Promise<T>,
+    options: ReadOptions & { readonly thread: 'worker' },
+  ): Promise<T>
+  read<T>(
+    fn: ((connection: C) => T | Promise<T>) | ((connection: W) => T | Promise<T>),
+    options?: ReadOptions,
+  ): Promise<T> {
     if (typeof fn !== 'function' || options !== undefined) {
       const invalid = checkCall('read', fn, options)
       if (invalid) return Promise.reject(invalid)
+      if (options?.thread === 'worker')
+        return this.#queries.readOnWorker(fn as (w: W) => T, options)
     }
     const scope = this.#scope()
-    if (scope) return runInScope(scope, fn)
+    if (scope) return runInScope(scope, fn as (c: C) => T)
+    return this.#readMain(fn as (c: C) => T, options)
+  }
+
+  /**
+   * The first row of a query, or `undefined`. Where it runs follows `options.thread`, else the
+   * pool's `workers.route` — by default `auto`: on the main thread until the statement is seen
+   * to be slow (`workers.slowMs`), then on a worker. Inside a transaction: on its connection.
+   *
+   * @example
+   * ```ts
+   * const user = await pool.get<{ name: string }>('select name from users where id = ?', [1])
+   * ```
+   */
+  get<Row = Record<string, unknown>>(
+    sql: string,
+    params?: ParamsOf<C>,
+    options?: QueryOptions,
+  ): Promise<Row | undefined> {
+    return this.#queries.routed(sql, statementRead<C, W>('get', sql, params), options) as Promise<
+      Row | undefined
+    >
+  }
+
+  /**
+   * Every row of a query, routed like {@link Pool.get}.
+   *
+   * @example
+   * ```ts
+   * const report = await pool.all('select day, sum(total) as total from orders group by day')
+   * ```
+   */
+  all<Row = Record<string, unknown>>(
+    sql: string,
+    params?: ParamsOf<C>,
+    options?: QueryOptions,
+  ): Promise<Row[]> {
+    return this.#queries.routed(sql, statementRead<C, W>('all', sql, params), options) as Promise<
+      Row[]
+    >
+  }
+
+  /**
+   * Rows of a query one at a time, routed like {@link Pool.get}. On a worker, rows arrive in
+   * chunks of `chunkSize` with one chunk fetched ahead (nothing more until you read on);
+   * leaving the loop early ends the statement and returns the connection.
+   *
+   * @example
+   * ```ts
+   * for await (const row of pool.iterate('select * from events order by id')) {
+   *   if (done(row)) break
+   * }
+   * ```
+   */
+  iterate<Row = Record<string, unknown>>(
+    sql: string,
+    params?: ParamsOf<C>,
+    options?: IterateCallOptions,
+  ): AsyncGenerator<Row, void, undefined> {
+    return this.#queries.iterate<Row>(sql, params, options)
+  }
+
+  /**
+   * For integrations (the Kysely dialect, the query helpers): runs one read that exists in two
+   * forms, on the main thread (`run.main`, synchronous) or on a worker reader (`run.worker`),
+   * choosing by `options.thread`, else the pool's `workers.route`; with `auto`, by the measured
+   * cost of earlier runs under the same `key` (the SQL text). Inside a transaction it runs
+   * `run.main` on the transaction's connection.
+   *
+   * @example
+   * ```ts
+   * const rows = await pool.routedRead(sql, {
+   *   main: (c) => c.all(sql, params),
+   *   worker: (w) => w.all(sql, params),
+   * })
+   * ```
+   */
+  routedRead<T>(key: string, run: RoutedRead<C, W, T>, options?: QueryOptions): Promise<T> {
+    return this.#queries.routed(key, run, options)
+  }
+
+  /** Statements `auto` routing sends to worker readers now, by their SQL (diagnostics). */
+  get slowStatements(): readonly string[] {
+    return this.#queries.slowKeys
+  }
+
+  /** A read outside any transaction, on a main-thread reader (the writer without readers). */
+  #readMain<T>(
+    fn: (connection: C) => T | Promise<T>,
+    options: CallOptions | undefined,
+  ): Promise<T> {
     const lane = this.#readers ?? this.#writer
     const stack = this.#options.leakDetectionMs > 0 ? captureBorrowStack() : undefined
     const entry = this.#canTake(options) ? lane.tryTake('read', stack) : undefined
-    if (entry) return this.#runPlain(lane, entry, fn)
-    return this.#acquireEntry(lane, 'read', options, stack).then((e) => this.#runPlain(lane, e, fn))
+    if (entry) return this.#returns.run(lane, entry, fn)
+    return this.#acquireEntry(lane, 'read', options, stack).then((e) =>
+      this.#returns.run(lane, e, fn),
+    )
   }
 
   /**
@@ -175,7 +324,7 @@ export class Pool<C extends object> {
           lane.discard(entry, 'reset-failed')
           return
         }
-        this.#giveBack(lane, entry)
+        this.#returns.giveBack(lane, entry)
       },
       warnTwice,
     )
@@ -195,7 +344,13 @@ export class Pool<C extends object> {
 
   /** A snapshot of connections, holders and waiters. */
   status(): PoolStatus {
-    return poolStatus(this.#state, this.#options.driver.target, this.#writer, this.#readers)
+    return poolStatus(
+      this.#state,
+      this.#options.driver.target,
+      this.#writer,
+      this.#readers,
+      this.#queries.workers.lane,
+    )
   }
 
   /**
@@ -213,6 +368,7 @@ export class Pool<C extends object> {
       this.#metrics,
       this.#writer.status(),
       this.#readers?.status(),
+      this.#queries.workers.lane?.status(),
     )
   }
 
@@ -266,68 +422,6 @@ export class Pool<C extends object> {
     return this.#state === 'open' && options?.signal?.aborted !== true
   }
 
-  /**
-   * Runs a callback outside any transaction and returns the connection. A synchronous callback
-   * (the usual `c => c.get(…)`) completes without any intermediate promise: on Node 20 every
-   * promise costs extra once AsyncLocalStorage is active, and this is the hot path.
-   */
-  #runPlain<T>(lane: Lane<C>, entry: Entry<C>, fn: (connection: C) => T | Promise<T>): Promise<T> {
-    let result: T | Promise<T>
-    try {
-      // Without readers this borrows the only connection: nested calls must be able to join it.
-      result =
-        this.#readers === undefined ? this.#transactions.plain(entry, fn) : fn(entry.connection)
-    } catch (error) {
-      return this.#plainFailed(lane, entry, error)
-    }
-    if (isThenable(result)) {
-      return Promise.resolve(result).then(
-        (value) => this.#plainDone(lane, entry, value),
-        (error: unknown) => this.#plainFailed(lane, entry, error),
-      )
-    }
-    return this.#plainDone(lane, entry, result)
-  }
-
-  #plainDone<T>(lane: Lane<C>, entry: Entry<C>, value: T): Promise<T> {
-    if (entry.retireReason === 'forced') return Promise.reject(this.#closedUnder())
-    const resetting = this.#returnPlain(lane, entry)
-    return resetting === undefined ? Promise.resolve(value) : resetting.then(() => value)
-  }
-
-  #plainFailed<T>(lane: Lane<C>, entry: Entry<C>, error: unknown): Promise<T> {
-    if (entry.retireReason === 'forced') return Promise.reject(this.#closedUnder(error))
-    const resetting = this.#returnPlain(lane, entry, error)
-    return (resetting ?? Promise.resolve()).then(() => Promise.reject(error))
-  }
-
-  /**
-   * Returns a connection used outside a transaction. When the callback left a transaction open
-   * (it threw, or forgot to end it), that is rolled back first, so the next borrower never
-   * inherits a lock or a stale snapshot; returns the promise to wait for in that case only.
-   */
-  #returnPlain(lane: Lane<C>, entry: Entry<C>, error?: unknown): Promise<void> | undefined {
-    if (
-      entry.state === 'in-use' &&
-      !isBroken(error) &&
-      this.#options.driver.transactions.isActive(entry.connection)
-    ) {
-      return this.#resetThenGiveBack(lane, entry, error)
-    }
-    this.#giveBack(lane, entry, error)
-    return undefined
-  }
-
-  /** `driver.reset`, then back to the lane; a connection that cannot be reset is closed. */
-  #resetThenGiveBack(lane: Lane<C>, entry: Entry<C>, error?: unknown): Promise<void> {
-    return Promise.resolve()
-      .then(() => this.#options.driver.reset(entry.connection))
-      .then(
-        () => this.#giveBack(lane, entry, error),
-        () => lane.discard(entry, 'reset-failed'),
-      )
-  }
-
   #transaction<T>(
     fn: (connection: C) => T | Promise<T>,
     mode: TransactionMode,
@@ -352,104 +446,30 @@ export class Pool<C extends object> {
     )
   }
 
-  /** Returns a connection to its lane: closes it if its error says it is broken, runs due maintenance. */
-  #giveBack(lane: Lane<C>, entry: Entry<C>, error?: unknown): void {
-    if (entry.state !== 'in-use') return
-    if (isBroken(error)) {
-      lane.discard(entry, 'broken')
-      return
-    }
-    if (this.#options.driver.needsReset?.(entry.connection) === true) {
-      // The callback changed per-connection state (a pragma, an unfinished iteration).
-      void this.#resetThenGiveBack(lane, entry, error)
-      return
-    }
-    const due = this.#maintenanceDue
-    if (due !== undefined && lane === this.#writer) {
-      this.#maintenanceDue = undefined
-      void this.#maintain(entry, due).then(() => lane.release(entry))
-      return
-    }
-    lane.release(entry)
-  }
-
-  #closedUnder(cause?: unknown): PoolClosedError {
-    return new PoolClosedError(
-      `the pool for ${this.#options.driver.target} was closed (close timeout passed) while this work was running; its connection was closed and its transaction rolled back`,
-      cause === undefined ? undefined : { cause },
-    )
-  }
-
   // ---- housekeeping and shutdown -------------------------------------------------------------
-
-  /** Counts a commit; asks the driver whether maintenance is due already (checkpoint steps). */
-  #committed(entry: Entry<C>): void {
-    this.#writesSinceMaintenance++
-    const { driver, maintenanceIntervalMs } = this.#options
-    if (
-      this.#maintenanceDue === undefined &&
-      maintenanceIntervalMs > 0 &&
-      driver.maintenanceDue?.(entry.connection) === true
-    ) {
-      this.#maintenanceDue = 'due'
-    }
-  }
 
   #housekeep(): void {
     if (this.#state !== 'open') return
     this.#writer.housekeep()
     this.#readers?.housekeep()
-    const { maintenanceIntervalMs, driver } = this.#options
-    if (
-      driver.maintain === undefined ||
-      maintenanceIntervalMs === 0 ||
-      this.#writesSinceMaintenance === 0
-    )
-      return
-    if (now() - this.#lastMaintenanceAt < maintenanceIntervalMs) return
-    const writer = this.#writer.takeIdleForMaintenance()
-    if (writer === undefined) {
-      this.#maintenanceDue = 'interval' // run when the writer is next released
-      return
-    }
-    void this.#maintain(writer, 'idle').then(() => this.#writer.release(writer))
-  }
-
-  /** Runs the driver's maintenance on the writer; failures are logged and published, never thrown. */
-  async #maintain(entry: Entry<C>, reason: MaintenanceReason): Promise<void> {
-    const { driver, name, logger } = this.#options
-    if (driver.maintain === undefined) return
-    const started = now()
-    this.#writesSinceMaintenance = 0
-    let failure: unknown
-    try {
-      await driver.maintain(entry.connection, reason)
-    } catch (error) {
-      failure = error
-      logger.warn(
-        { event: 'maintenance-failed', pool: name, reason, error },
-        `maintenance (${reason}) failed: ${message(error)}`,
-      )
-    }
-    this.#lastMaintenanceAt = now()
-    if (channels.maintenance.hasSubscribers) {
-      channels.maintenance.publish({
-        pool: name,
-        reason,
-        ms: this.#lastMaintenanceAt - started,
-        ...(failure === undefined ? {} : { error: failure }),
-      })
-    }
+    this.#queries.workers.lane?.housekeep()
+    this.#maintenance.housekeep()
   }
 
   async #shutdown(timeoutMs: number): Promise<void> {
     this.#state = 'closing'
     this.#housekeeper.stop()
     const deadline = now() + timeoutMs
-    await Promise.all([this.#writer.close(deadline), this.#readers?.close(deadline)])
-    let forced = this.#readers?.destroyAll() ?? 0
-    await this.#readers?.closed() // the checkpoint needs every reader gone, not just asked to go
-    forced += await this.#finalMaintenance()
+    const workers = this.#queries.workers.lane
+    await Promise.all([
+      this.#writer.close(deadline),
+      this.#readers?.close(deadline),
+      workers?.close(deadline),
+    ])
+    let forced = (this.#readers?.destroyAll() ?? 0) + (workers?.destroyAll() ?? 0)
+    // The checkpoint needs every reader gone, not just asked to go.
+    await Promise.all([this.#readers?.closed(), workers?.closed()])
+    forced += await this.#maintenance.final()
     await this.#writer.closed()
     if (forced > 0) {
       this.#options.logger.warn(
@@ -458,16 +478,6 @@ export class Pool<C extends object> {
       )
     }
     this.#state = 'closed'
-  }
-
-  /** With readers closed (so nothing pins the WAL), checkpoints on the writer, then closes it. */
-  async #finalMaintenance(): Promise<number> {
-    const writer = this.#writer.takeIdleForMaintenance()
-    if (writer !== undefined) {
-      await this.#maintain(writer, 'close')
-      this.#writer.release(writer)
-    }
-    return this.#writer.destroyAll()
   }
 }
 
@@ -482,11 +492,6 @@ export class Pool<C extends object> {
  * const pool = createPool({ driver: betterSqlite3({ filename: 'app.db' }), readers: { min: 1, max: 4 } })
  * ```
  */
-export function createPool<C extends object>(options: PoolOptions<C>): Pool<C> {
+export function createPool<C extends object, W = never>(options: PoolOptions<C, W>): Pool<C, W> {
   return new Pool(options)
-}
-
-/** Errors after which a connection must not be reused. */
-function isBroken(error: unknown): boolean {
-  return error instanceof DatabaseError && (error.kind === 'broken' || error.kind === 'corrupt')
 }

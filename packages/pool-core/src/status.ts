@@ -5,6 +5,12 @@ import type { Lane } from './lane.js'
 /** The pool's lifecycle state. */
 export type PoolState = 'open' | 'closing' | 'closed'
 
+/**
+ * Which lane a connection belongs to: the `writer`, a main-thread `reader`, or a `worker`
+ * (a reader hosted in a worker thread). Events and logs carry it as `role`.
+ */
+export type LaneRole = Role | 'worker'
+
 /** What a connection is being used for, recorded when it is borrowed. */
 export type Purpose = 'read' | 'write' | 'transaction' | 'acquire' | 'maintenance'
 
@@ -48,6 +54,8 @@ export interface PoolStatus {
   /** What the driver connects to (the database file). */
   readonly target: string
   readonly readers: LaneStatus
+  /** Readers hosted in worker threads (all zero when the pool has none). */
+  readonly workers: LaneStatus
   readonly writer: {
     readonly open: boolean
     readonly inUse: boolean
@@ -70,7 +78,12 @@ export function describeStatus(status: PoolStatus): string {
     : `writer ${w.open ? 'idle' : 'not open'}, ${w.queued} queued`
   const r = status.readers
   const readers = `readers ${r.inUse} in use, ${r.idle} idle, ${r.opening} opening (max ${r.max}), ${r.waiting} waiting`
-  return `${writer}; ${readers}; ${status.waiting} waiting in total`
+  const k = status.workers
+  const workers =
+    k.max === 0
+      ? ''
+      : `; worker readers ${k.inUse} in use, ${k.idle} idle, ${k.opening} opening (max ${k.max}), ${k.waiting} waiting`
+  return `${writer}; ${readers}${workers}; ${status.waiting} waiting in total`
 }
 
 const NO_READERS: LaneStatus = {
@@ -84,20 +97,24 @@ const NO_READERS: LaneStatus = {
 }
 
 /** Builds the pool's status from its lanes (no reader lane for a private in-memory database). */
-export function poolStatus<C>(
+export function poolStatus<C, W>(
   state: PoolState,
   target: string,
   writer: Lane<C>,
   readerLane: Lane<C> | undefined,
+  workerLane: Lane<W> | undefined,
 ): PoolStatus {
   const { open, idle, inUse, opening, waiting, min, max } = readerLane?.status() ?? NO_READERS
+  const workers = laneStatus(workerLane)
   const holder = writer.holder()
-  const lastError = writer.lastConnectError ?? readerLane?.lastConnectError
+  const lastError =
+    writer.lastConnectError ?? readerLane?.lastConnectError ?? workerLane?.lastConnectError
   return {
     state,
     closed: state === 'closed',
     target,
     readers: { open, idle, inUse, opening, waiting, min, max },
+    workers,
     writer: {
       open: writer.status().open > 0,
       inUse: holder !== undefined,
@@ -112,7 +129,7 @@ export function poolStatus<C>(
               ...(holder.borrowStack === undefined ? {} : { stack: holder.borrowStack }),
             },
     },
-    waiting: writer.waiting + waiting,
+    waiting: writer.waiting + waiting + workers.waiting,
     lastConnectError:
       lastError === undefined
         ? undefined
@@ -120,4 +137,11 @@ export function poolStatus<C>(
           ? lastError.message
           : String(lastError),
   }
+}
+
+/** A lane's plain status (zeros for a lane that does not exist). */
+function laneStatus<C>(lane: Lane<C> | undefined): LaneStatus {
+  if (lane === undefined) return NO_READERS
+  const { open, idle, inUse, opening, waiting, min, max } = lane.status()
+  return { open, idle, inUse, opening, waiting, min, max }
 }

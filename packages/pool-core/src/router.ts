@@ -1,0 +1,81 @@
+/**
+ * Measured cost per statement, deciding whether a routed read runs on the main thread or on a
+ * worker (`workers.route: 'auto'`, decision 0015). The key is opaque to the pool (the SQLite
+ * drivers' helpers and the Kysely dialect pass the SQL text).
+ */
+
+/** What the router knows of one key. */
+export interface Cost {
+  /** Runs timed so far. */
+  runs: number
+  /** Exponential moving average of the timed runs, ms. */
+  averageMs: number
+  /** Where the key runs now. */
+  onWorker: boolean
+  /** Runs since the last timed one, on the main thread. */
+  untimed: number
+}
+
+/** Main-thread runs timed before sampling starts, and then one run in this many. */
+const TIME_FIRST = 8
+const SAMPLE_EVERY = 16
+/** Weight of a new timing in the average: a steady change shows within a few runs. */
+const WEIGHT = 0.3
+/** Keys remembered; beyond this the oldest is forgotten (statements built with literals). */
+const MAX_KEYS = 2_000
+
+export class CostRouter {
+  readonly #costs = new Map<string, Cost>()
+  readonly #slowMs: number
+  #lastKey: string | undefined
+  #last: Cost | undefined
+
+  constructor(slowMs: number) {
+    this.#slowMs = slowMs
+  }
+
+  /** The record of `key` (created on first sight: it starts on the main thread). */
+  of(key: string): Cost {
+    // A hot loop repeats one statement: answer it without the Map.
+    if (key === this.#lastKey && this.#last !== undefined) return this.#last
+    let cost = this.#costs.get(key)
+    if (cost === undefined) {
+      if (this.#costs.size >= MAX_KEYS) {
+        const oldest = this.#costs.keys().next().value
+        if (oldest !== undefined) this.#costs.delete(oldest)
+      }
+      cost = { runs: 0, averageMs: 0, onWorker: false, untimed: 0 }
+      this.#costs.set(key, cost)
+    }
+    this.#lastKey = key
+    this.#last = cost
+    return cost
+  }
+
+  /**
+   * Whether to time this main-thread run: the first few runs of a key, then one in
+   * `SAMPLE_EVERY` (a clock read costs ~4 % of a point select; decision 0007).
+   */
+  shouldTime(cost: Cost): boolean {
+    if (cost.runs < TIME_FIRST) return true
+    if (++cost.untimed < SAMPLE_EVERY) return false
+    cost.untimed = 0
+    return true
+  }
+
+  /**
+   * Adds one timing. A key whose average passes `slowMs` moves to a worker; one whose average
+   * on a worker (round trip included) falls below a quarter of it comes back.
+   */
+  record(cost: Cost, ms: number): void {
+    cost.averageMs = cost.runs === 0 ? ms : cost.averageMs * (1 - WEIGHT) + ms * WEIGHT
+    cost.runs++
+    if (!cost.onWorker && cost.averageMs > this.#slowMs) cost.onWorker = true
+    else if (cost.onWorker && cost.averageMs < this.#slowMs / 4) cost.onWorker = false
+  }
+
+  /** Keys routed to workers now (diagnostics). */
+  get slowKeys(): string[] {
+    return [...this.#costs].filter(([, cost]) => cost.onWorker).map(([key]) => key)
+  }
+}
