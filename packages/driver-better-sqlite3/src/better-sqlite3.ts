@@ -156,6 +156,9 @@ class Database implements NativeDatabase<BetterSqlite3Database> {
   }
 }
 
+/** This package's built entry, which a worker thread imports (from src/ too: coverage runs). */
+const BUILT_ENTRY = new URL('../dist/index.mjs', import.meta.url).href
+
 let loaded: Promise<BetterSqlite3Constructor> | undefined
 // A variable specifier: loaded at run time (peer dependency), never resolved for types or bundled.
 const BETTER_SQLITE3 = 'better-sqlite3'
@@ -175,7 +178,19 @@ function loadBetterSqlite3(): Promise<BetterSqlite3Constructor> {
   return loaded
 }
 
-function adapter(nativeBinding: string | undefined): NativeAdapter<BetterSqlite3Database> {
+/**
+ * The native adapter of this driver. Exported for the worker threads that host reader
+ * connections: each one imports this package and builds its own adapter from this factory.
+ *
+ * @example
+ * ```ts
+ * const adapter = betterSqlite3Adapter({ nativeBinding: undefined })
+ * ```
+ */
+export function betterSqlite3Adapter(options: {
+  readonly nativeBinding?: string | undefined
+}): NativeAdapter<BetterSqlite3Database> {
+  const { nativeBinding } = options
   return {
     name: 'better-sqlite3',
     async open(filename: string, options: NativeOpenOptions) {
@@ -215,8 +230,12 @@ export function betterSqlite3(options: BetterSqlite3Options): SqliteDriver<Bette
       received: describeValue(nativeBinding),
     })
   }
+  const adapterOptions = {
+    nativeBinding: typeof nativeBinding === 'string' ? nativeBinding : undefined,
+  }
   return createSqliteDriver({
-    adapter: adapter(typeof nativeBinding === 'string' ? nativeBinding : undefined),
+    adapter: betterSqlite3Adapter(adapterOptions),
+    worker: { module: BUILT_ENTRY, export: 'betterSqlite3Adapter', options: adapterOptions },
     options,
     subject: 'better-sqlite3 driver options',
     knownKeys: ['nativeBinding'],

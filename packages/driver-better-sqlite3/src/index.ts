@@ -4,10 +4,16 @@
  * @packageDocumentation
  */
 
-export type { SqliteConnection, SqliteDriver, SqliteDriverOptions } from '@litepool/sqlite-base'
+export type {
+  AsyncSqliteConnection,
+  SqliteConnection,
+  SqliteDriver,
+  SqliteDriverOptions,
+} from '@litepool/sqlite-base'
 export {
   type BetterSqlite3Database,
   type BetterSqlite3Options,
   type BetterSqlite3Statement,
   betterSqlite3,
+  betterSqlite3Adapter,
 } from './better-sqlite3.js'

@@ -5,7 +5,12 @@
  * @packageDocumentation
  */
 
-export type { SqliteConnection, SqliteDriver, SqliteDriverOptions } from '@litepool/sqlite-base'
+export type {
+  AsyncSqliteConnection,
+  SqliteConnection,
+  SqliteDriver,
+  SqliteDriverOptions,
+} from '@litepool/sqlite-base'
 export {
   type NodeSqliteBackend,
   type NodeSqliteDatabase,
@@ -13,4 +18,5 @@ export {
   type NodeSqliteOptions,
   type NodeSqliteStatement,
   nodeSqlite,
+  nodeSqliteAdapter,
 } from './node-sqlite.js'

@@ -232,6 +232,49 @@ async function loadBackend(
   }
 }
 
+/** This package's built entry, which a worker thread imports (from src/ too: coverage runs). */
+const BUILT_ENTRY = new URL('../dist/index.mjs', import.meta.url).href
+
+/**
+ * The native adapter of this driver, and the backend it runs on (before the first open: the one
+ * it will try first). Exported for the worker threads that host reader connections: each one
+ * imports this package and builds its own adapter, on the same backend choice.
+ *
+ * @example
+ * ```ts
+ * const adapter = nodeSqliteAdapter({ backend: 'auto' })
+ * ```
+ */
+export function nodeSqliteAdapter(options: {
+  readonly backend: 'auto' | NodeSqliteBackend
+}): NativeAdapter<NodeSqliteDatabase> & { readonly backend: NodeSqliteBackend } {
+  const choice = options.backend
+  let backend = predictBackend(choice)
+  let loaded: ReturnType<typeof loadBackend> | undefined
+  return {
+    get name() {
+      return `node-sqlite (${backend})`
+    },
+    get backend() {
+      return backend
+    },
+    async open(filename: string, o: NativeOpenOptions) {
+      loaded ??= loadBackend(choice).catch((error: unknown) => {
+        loaded = undefined
+        throw error
+      })
+      const { backend: used, DatabaseSync } = await loaded
+      backend = used
+      const db = new DatabaseSync(filename, {
+        readOnly: o.readonly,
+        timeout: o.busyTimeoutMs,
+        enableForeignKeyConstraints: true,
+      })
+      return new Database(db, used, o.safeIntegers)
+    },
+  }
+}
+
 /**
  * A litepool driver over Node's built-in `node:sqlite`, or, on Node versions without it, the
  * [`@photostructure/sqlite`](https://github.com/photostructure/node-sqlite) shim (an optional
@@ -262,36 +305,17 @@ export function nodeSqlite(options: NodeSqliteOptions): NodeSqliteDriver {
   const choice = (raw === undefined || issues.length > 0 ? 'auto' : raw) as
     | 'auto'
     | NodeSqliteBackend
-  let backend = predictBackend(choice)
-  let loaded: ReturnType<typeof loadBackend> | undefined
-  const adapter: NativeAdapter<NodeSqliteDatabase> = {
-    get name() {
-      return `node-sqlite (${backend})`
-    },
-    async open(filename: string, o: NativeOpenOptions) {
-      loaded ??= loadBackend(choice).catch((error: unknown) => {
-        loaded = undefined
-        throw error
-      })
-      const { backend: used, DatabaseSync } = await loaded
-      backend = used
-      const db = new DatabaseSync(filename, {
-        readOnly: o.readonly,
-        timeout: o.busyTimeoutMs,
-        enableForeignKeyConstraints: true,
-      })
-      return new Database(db, used, o.safeIntegers)
-    },
-  }
+  const adapter = nodeSqliteAdapter({ backend: choice })
   const driver = createSqliteDriver({
     adapter,
+    worker: { module: BUILT_ENTRY, export: 'nodeSqliteAdapter', options: { backend: choice } },
     options,
     subject: 'node-sqlite driver options',
     knownKeys: ['backend'],
     issues,
   })
   return Object.defineProperty(driver, 'backend', {
-    get: () => backend,
+    get: () => adapter.backend,
     enumerable: true,
   }) as NodeSqliteDriver
 }

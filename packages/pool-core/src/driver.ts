@@ -35,7 +35,7 @@ export interface Driver<C, W = never> {
    * Optional housekeeping the pool schedules off the hot path, on the writer connection while it
    * holds the writer lane (for SQLite: WAL checkpoints). `reason` says why it runs now.
    */
-  maintain?(connection: C, reason: MaintenanceReason): MaybePromise<void>
+  maintain?(connection: C, reason: MaintenanceReason): MaybePromise<unknown>
   /**
    * Optional, asked after every commit on the writer (so it must be cheap): true runs
    * `maintain(connection, 'due')` as soon as that transaction returns the writer, before the next

@@ -94,9 +94,69 @@ export function walSize(filename: string): number {
   }
 }
 
+/** What the policy decided before a checkpoint runs. */
+interface CheckpointPlan {
+  readonly mode: CheckpointMode
+  readonly walBytesBefore: number
+  readonly commits: number
+}
+
+/** SQLite's `wal_checkpoint` row. */
+interface CheckpointRow {
+  readonly busy?: number
+  readonly log?: number
+  readonly checkpointed?: number
+}
+
+/** Decides the checkpoint (or none) and resets the writer's commit count. */
+function planCheckpoint(
+  connection: SqliteConnection,
+  reason: MaintenanceReason,
+  options: ResolvedSqliteOptions,
+): CheckpointPlan | undefined {
+  if (options.memory || options.readonly || connection.role !== 'writer') return undefined
+  if (connection.inTransaction) return undefined
+  const commits = connection.commitsSinceCheckpoint
+  connection.commitsSinceCheckpoint = 0
+  const walBytesBefore = walSize(options.filename)
+  const mode = chooseCheckpointMode(reason, walBytesBefore, options.checkpoint)
+  return mode === undefined ? undefined : { mode, walBytesBefore, commits }
+}
+
+/** Records what a checkpoint did on the writer and tunes the next checkpoint step. */
+function finishCheckpoint(
+  connection: SqliteConnection,
+  reason: MaintenanceReason,
+  options: ResolvedSqliteOptions,
+  plan: CheckpointPlan,
+  row: CheckpointRow | undefined,
+  ms: number,
+): CheckpointResult {
+  if (options.checkpoint.stepMs > 0 && reason !== 'close') {
+    connection.commitsPerCheckpoint = nextCheckpointStep(
+      connection.commitsPerCheckpoint,
+      plan.commits,
+      ms,
+      options.checkpoint.stepMs,
+    )
+  }
+  const result: CheckpointResult = {
+    reason,
+    mode: plan.mode,
+    walBytesBefore: plan.walBytesBefore,
+    busy: Number(row?.busy ?? 0),
+    log: Number(row?.log ?? 0),
+    checkpointed: Number(row?.checkpointed ?? 0),
+    ms,
+    commits: plan.commits,
+  }
+  connection.lastCheckpoint = result
+  return result
+}
+
 /**
- * Runs the checkpoint policy on the writer (what the driver's `maintain` does). Skips in-memory
- * and read-only databases, readers, and a connection inside a transaction.
+ * Runs the checkpoint policy on the writer, on the main thread. Skips in-memory and read-only
+ * databases, readers, and a connection inside a transaction.
  *
  * @example
  * ```ts
@@ -108,38 +168,33 @@ export function runCheckpoint(
   reason: MaintenanceReason,
   options: ResolvedSqliteOptions,
 ): CheckpointResult | undefined {
-  if (options.memory || options.readonly || connection.role !== 'writer') return undefined
-  if (connection.inTransaction) return undefined
-  const commits = connection.commitsSinceCheckpoint
-  connection.commitsSinceCheckpoint = 0
-  const walBytesBefore = walSize(options.filename)
-  const mode = chooseCheckpointMode(reason, walBytesBefore, options.checkpoint)
-  if (mode === undefined) return undefined
+  const plan = planCheckpoint(connection, reason, options)
+  if (plan === undefined) return undefined
   const started = performance.now()
-  const row = connection.getControl<{ busy: number; log: number; checkpointed: number }>(
-    CHECKPOINT_SQL[mode],
-  )
-  const ms = performance.now() - started
-  if (options.checkpoint.stepMs > 0 && reason !== 'close') {
-    connection.commitsPerCheckpoint = nextCheckpointStep(
-      connection.commitsPerCheckpoint,
-      commits,
-      ms,
-      options.checkpoint.stepMs,
-    )
-  }
-  const result: CheckpointResult = {
-    reason,
-    mode,
-    walBytesBefore,
-    busy: Number(row?.busy ?? 0),
-    log: Number(row?.log ?? 0),
-    checkpointed: Number(row?.checkpointed ?? 0),
-    ms,
-    commits,
-  }
-  connection.lastCheckpoint = result
-  return result
+  const row = connection.getControl<CheckpointRow>(CHECKPOINT_SQL[plan.mode])
+  return finishCheckpoint(connection, reason, options, plan, row, performance.now() - started)
+}
+
+/**
+ * The checkpoint policy of {@link runCheckpoint}, with the checkpoint itself run by `execute`
+ * — in the drivers, on a connection in a worker thread, so the event loop never waits for it.
+ * `ms` is the checkpoint's duration where it ran.
+ *
+ * @example
+ * ```ts
+ * await runCheckpointWith(writer, 'idle', options, (mode) => worker.checkpoint(mode))
+ * ```
+ */
+export async function runCheckpointWith(
+  connection: SqliteConnection,
+  reason: MaintenanceReason,
+  options: ResolvedSqliteOptions,
+  execute: (mode: CheckpointMode) => Promise<CheckpointRow & { readonly ms: number }>,
+): Promise<CheckpointResult | undefined> {
+  const plan = planCheckpoint(connection, reason, options)
+  if (plan === undefined) return undefined
+  const row = await execute(plan.mode)
+  return finishCheckpoint(connection, reason, options, plan, row, row.ms)
 }
 
 /**

@@ -6,12 +6,20 @@ import type {
   TransactionMode,
 } from '@litepool/pool-core'
 import type { NativeAdapter } from './adapter.js'
-import { checkpointDue, runCheckpoint } from './checkpoint.js'
-import { SqliteConnection } from './connection.js'
-import { classifySqliteError } from './errors.js'
+import {
+  type CheckpointResult,
+  checkpointDue,
+  runCheckpoint,
+  runCheckpointWith,
+} from './checkpoint.js'
+import type { SqliteConnection } from './connection.js'
+import { openSqliteConnection } from './open.js'
 import { type ResolvedSqliteOptions, resolveSqliteOptions } from './options.js'
-import { restoreConnection, setupConnection } from './setup.js'
+import { restoreConnection } from './setup.js'
 import { BEGIN_SQL, SAVEPOINT_SQL, SQL } from './sql.js'
+import { type AsyncSqliteConnection, MainThreadView } from './threads/async-connection.js'
+import type { WorkerAdapterSpec } from './threads/protocol.js'
+import { WorkerConnection } from './threads/worker-connection.js'
 
 /**
  * A litepool driver for SQLite: `Driver<SqliteConnection>` plus the options it resolved.
@@ -22,11 +30,19 @@ import { BEGIN_SQL, SAVEPOINT_SQL, SQL } from './sql.js'
  * driver.capabilities.readers // true (false for ':memory:')
  * ```
  */
-export interface SqliteDriver<Raw = unknown> extends Driver<SqliteConnection<Raw>> {
+export interface SqliteDriver<Raw = unknown>
+  extends Driver<SqliteConnection<Raw>, AsyncSqliteConnection> {
   /** The validated options with defaults applied. */
   readonly options: ResolvedSqliteOptions
-  /** WAL checkpoint policy on the writer; see `runCheckpoint`. */
-  maintain(connection: SqliteConnection<Raw>, reason: MaintenanceReason): void
+  /**
+   * WAL checkpoint policy on the writer (see `runCheckpoint`). With worker threads available the
+   * checkpoint runs on a connection in a worker thread of its own, so the event loop never
+   * waits for it; resolves with what it did (undefined when nothing was due).
+   */
+  maintain(
+    connection: SqliteConnection<Raw>,
+    reason: MaintenanceReason,
+  ): Promise<CheckpointResult | undefined>
 }
 
 /**
@@ -47,6 +63,11 @@ export interface SqliteDriverSpec<Raw> {
   /** Option keys only this driver knows, and the issues the driver found in them. */
   readonly knownKeys?: readonly string[]
   readonly issues?: readonly ConfigIssue[]
+  /**
+   * How a worker thread loads this adapter (the driver package's built module and the factory it
+   * exports). Without it the driver has no worker readers and checkpoints on the main thread.
+   */
+  readonly worker?: WorkerAdapterSpec
 }
 
 /**
@@ -73,27 +94,12 @@ export function createSqliteDriver<Raw>(spec: SqliteDriverSpec<Raw>): SqliteDriv
   })
   type C = SqliteConnection<Raw>
 
-  const open = async (role: Role): Promise<C> => {
-    const native = await adapter.open(options.filename, {
-      role,
-      readonly: options.readonly,
-      safeIntegers: options.safeIntegers,
-      busyTimeoutMs: options.busyTimeoutMs,
-    })
-    const connection = new SqliteConnection<Raw>(
-      native,
-      role,
-      options.filename,
-      options.statementCacheSize,
-    )
-    try {
-      await setupConnection(connection, options)
-    } catch (error) {
-      await connection.closeNative().catch(() => undefined)
-      throw classifySqliteError(error)
-    }
-    return connection
-  }
+  const open = (role: Role): Promise<C> => openSqliteConnection(adapter, options, role)
+  const worker = spec.worker === undefined || options.memory ? undefined : spec.worker
+  const startWorker = (spec: WorkerAdapterSpec) => WorkerConnection.open({ adapter: spec, options })
+  const checkpoints = new Checkpointers(
+    worker === undefined ? undefined : () => startWorker(worker),
+  )
 
   const savepoint = (build: (name: string) => string) => (c: C, name: string) => {
     c.execControl(build(name))
@@ -107,21 +113,34 @@ export function createSqliteDriver<Raw>(spec: SqliteDriverSpec<Raw>): SqliteDriv
     capabilities: Object.freeze({ readers: !options.memory }),
     options,
     open,
-    close: (c: C) => c.closeNative(),
+    close: async (c: C) => {
+      await checkpoints.close(c)
+      await c.closeNative()
+    },
     ping: (c: C) => {
       c.getControl(SQL.ping)
     },
     reset: (c: C) => restoreConnection(c, options),
     // A pragma set by a callback, or an iteration left open (it pins a read snapshot).
     needsReset: (c: C) => c.stateChanged || c.iterators.size > 0,
-    maintain: (c: C, reason: MaintenanceReason) => {
-      runCheckpoint(c, reason, options)
-    },
+    maintain: (c: C, reason: MaintenanceReason) => checkpoints.run(c, reason, options),
     // A checkpoint step every so many commits, sized to `checkpoint.stepMs` (decision 0013).
     // Offered only when steps are on, so the pool asks nothing after each commit otherwise.
     ...(options.checkpoint.stepMs > 0
       ? { maintenanceDue: (c: C) => checkpointDue(c, options) }
       : {}),
+    ...(spec.worker === undefined
+      ? {}
+      : {
+          workers: Object.freeze({
+            open: () => startWorker(spec.worker as WorkerAdapterSpec),
+            close: (w: AsyncSqliteConnection) => (w as WorkerConnection).close(),
+            ping: (w: AsyncSqliteConnection) => (w as WorkerConnection).ping(),
+            reset: (w: AsyncSqliteConnection) => (w as WorkerConnection).reset(),
+            needsReset: (w: AsyncSqliteConnection) => (w as WorkerConnection).needsReset,
+            view: (c: C) => new MainThreadView(c),
+          }),
+        }),
     transactions: Object.freeze({
       begin: (c: C, mode: TransactionMode) => c.runControl(BEGIN_SQL[mode]),
       commit: (c: C) => {
@@ -137,5 +156,49 @@ export function createSqliteDriver<Raw>(spec: SqliteDriverSpec<Raw>): SqliteDriv
       rollbackToSavepoint: savepoint(SAVEPOINT_SQL.rollbackTo),
       isActive: (c: C) => c.inTransaction,
     }),
+  }
+}
+
+/**
+ * Each writer's checkpoint connection: a reader in a worker thread of its own, started on the
+ * first checkpoint and closed with the writer. If it cannot start (or its thread died), that
+ * checkpoint runs on the main thread and the next one tries a new thread.
+ */
+class Checkpointers {
+  readonly #start: (() => Promise<WorkerConnection>) | undefined
+  readonly #byWriter = new WeakMap<SqliteConnection, Promise<WorkerConnection | undefined>>()
+
+  constructor(start: (() => Promise<WorkerConnection>) | undefined) {
+    this.#start = start
+  }
+
+  async run(
+    writer: SqliteConnection,
+    reason: MaintenanceReason,
+    options: ResolvedSqliteOptions,
+  ): Promise<CheckpointResult | undefined> {
+    const start = this.#start
+    if (start === undefined || options.readonly || writer.role !== 'writer') {
+      return runCheckpoint(writer, reason, options)
+    }
+    let pending = this.#byWriter.get(writer)
+    if (pending === undefined) {
+      pending = start().catch(() => undefined)
+      this.#byWriter.set(writer, pending)
+    }
+    const thread = await pending
+    if (thread === undefined || thread.closed) {
+      this.#byWriter.delete(writer)
+      if (thread !== undefined) await thread.close()
+      return runCheckpoint(writer, reason, options)
+    }
+    return runCheckpointWith(writer, reason, options, (mode) => thread.checkpoint(mode))
+  }
+
+  /** Ends the writer's checkpoint thread (before the writer itself closes). */
+  async close(writer: SqliteConnection): Promise<void> {
+    const pending = this.#byWriter.get(writer)
+    this.#byWriter.delete(writer)
+    await (await pending)?.close()
   }
 }

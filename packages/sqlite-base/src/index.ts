@@ -21,11 +21,13 @@ export {
   chooseCheckpointMode,
   nextCheckpointStep,
   runCheckpoint,
+  runCheckpointWith,
   walSize,
 } from './checkpoint.js'
 export { SqliteConnection } from './connection.js'
 export { createSqliteDriver, type SqliteDriver, type SqliteDriverSpec } from './driver.js'
 export { classifySqliteError, sqliteCodeName, sqliteErrorKind } from './errors.js'
+export { openSqliteConnection } from './open.js'
 export {
   type CheckpointThresholds,
   describeValue,
@@ -50,4 +52,15 @@ export {
   SQL,
 } from './sql.js'
 export { type DefaultRow, SqliteStatement } from './statement.js'
+export {
+  type AsyncSqliteConnection,
+  type IterateOptions,
+  MainThreadView,
+} from './threads/async-connection.js'
+export type { WorkerAdapterSpec } from './threads/protocol.js'
+export {
+  WORKER_EXIT,
+  type WorkerCheckpoint,
+  WorkerConnection,
+} from './threads/worker-connection.js'
 export { reclaimZombieHandles } from './zombies.js'

@@ -34,7 +34,12 @@ export interface WorkerStart {
 export const ROWS_PER_MESSAGE = 256
 
 export type Request =
-  | { readonly id: number; readonly op: 'get' | 'all' | 'run'; readonly sql: string; readonly params: SqliteParams | undefined }
+  | {
+      readonly id: number
+      readonly op: 'get' | 'all' | 'run'
+      readonly sql: string
+      readonly params: SqliteParams | undefined
+    }
   | { readonly id: number; readonly op: 'exec'; readonly sql: string }
   | {
       readonly id: number
@@ -43,7 +48,12 @@ export type Request =
       readonly params: SqliteParams | undefined
       readonly chunkSize: number
     }
-  | { readonly id: number; readonly op: 'next'; readonly cursor: number; readonly chunkSize: number }
+  | {
+      readonly id: number
+      readonly op: 'next'
+      readonly cursor: number
+      readonly chunkSize: number
+    }
   | { readonly id: number; readonly op: 'end'; readonly cursor: number }
   | { readonly id: number; readonly op: 'checkpoint'; readonly mode: CheckpointMode }
   | { readonly id: number; readonly op: 'ping' | 'reset' | 'close' }

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads'
 import { DatabaseError, type Role } from '@litepool/pool-core'
 import type { RunResult, SqliteParams } from '../adapter.js'
 import type { CheckpointMode } from '../sql.js'
-import type { DefaultRow } from '../statement.js'
+import { type DefaultRow, mayControlTransaction } from '../statement.js'
 import type { AsyncSqliteConnection, IterateOptions } from './async-connection.js'
 import {
   type Chunk,
@@ -40,12 +40,17 @@ export interface WorkerCheckpoint {
 /** `driverCode` of the error a caller gets when the worker thread under its query dies. */
 export const WORKER_EXIT = 'LITEPOOL_WORKER_EXIT'
 
+/** A pragma may change per-connection state, even inside a query. */
+const PRAGMA = /\bPRAGMA\b/i
+
 let script: URL | undefined
 /** dist/worker.mjs beside this module; from src/ (coverage runs import sources) the built one. */
 function workerScript(): URL {
   if (script !== undefined) return script
   const beside = new URL('./worker.mjs', import.meta.url)
-  script = existsSync(fileURLToPath(beside)) ? beside : new URL('../../dist/worker.mjs', import.meta.url)
+  script = existsSync(fileURLToPath(beside))
+    ? beside
+    : new URL('../../dist/worker.mjs', import.meta.url)
   return script
 }
 
@@ -74,6 +79,8 @@ export class WorkerConnection implements AsyncSqliteConnection {
   #closing = false
   /** Open `iterate` loops (the pool resets the connection when one is left open). */
   #cursors = 0
+  /** A statement ran that may have left a transaction open or changed connection state. */
+  #dirty = false
 
   private constructor(worker: Worker, filename: string, exited: Promise<void>) {
     this.#worker = worker
@@ -118,9 +125,13 @@ export class WorkerConnection implements AsyncSqliteConnection {
     return this.#failure !== undefined
   }
 
-  /** Whether an `iterate` loop is still open on this connection. */
-  get iterating(): boolean {
-    return this.#cursors > 0
+  /**
+   * Whether the pool must `reset` this connection before reuse: an iteration is still open, a
+   * statement other than a plain query ran (it may have begun a transaction or set a pragma),
+   * or the thread is gone (the reset then fails and the pool closes the connection).
+   */
+  get needsReset(): boolean {
+    return this.#cursors > 0 || this.#dirty || this.closed
   }
 
   get<Row = DefaultRow>(sql: string, params?: SqliteParams): Promise<Row | undefined> {
@@ -162,7 +173,8 @@ export class WorkerConnection implements AsyncSqliteConnection {
     } finally {
       this.#cursors--
       // Left early: end the statement in the worker (after the chunk in flight, in order).
-      if (!chunk.done && !this.closed) await this.#send({ op: 'end', cursor }).catch(() => undefined)
+      if (!chunk.done && !this.closed)
+        await this.#send({ op: 'end', cursor }).catch(() => undefined)
     }
   }
 
@@ -174,6 +186,7 @@ export class WorkerConnection implements AsyncSqliteConnection {
   /** Ends open iterations and undoes per-connection state (see `restoreConnection`). */
   async reset(): Promise<void> {
     await this.#send({ op: 'reset' })
+    this.#dirty = false
   }
 
   /** Runs a WAL checkpoint in the worker. */
@@ -201,6 +214,13 @@ export class WorkerConnection implements AsyncSqliteConnection {
   }
 
   #send(request: Unsent, sql?: string): Promise<unknown> {
+    if (sql !== undefined && !this.#dirty) {
+      this.#dirty =
+        request.op === 'run' ||
+        request.op === 'exec' ||
+        mayControlTransaction(sql) ||
+        PRAGMA.test(sql)
+    }
     if (this.#failure !== undefined) return Promise.reject(this.#broken(this.#failure, sql))
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
@@ -253,7 +273,10 @@ export class WorkerConnection implements AsyncSqliteConnection {
   }
 
   #broken(reason: string, sql: string | undefined, cause?: unknown): DatabaseError {
-    const where = sql === undefined ? '' : ` while running: ${sql.length > 120 ? `${sql.slice(0, 117)}...` : sql}`
+    const where =
+      sql === undefined
+        ? ''
+        : ` while running: ${sql.length > 120 ? `${sql.slice(0, 117)}...` : sql}`
     return new DatabaseError(
       `the worker thread hosting a reader connection to ${this.filename} ${reason}${where}`,
       { kind: 'broken', driverCode: WORKER_EXIT, ...(cause === undefined ? {} : { cause }) },

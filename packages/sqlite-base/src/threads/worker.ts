@@ -4,7 +4,7 @@
  * opens its connection exactly as the main thread opens one, then answers requests in order.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { NativeAdapter } from '../adapter.js'
+import type { NativeAdapter, SqliteParams } from '../adapter.js'
 import type { SqliteConnection } from '../connection.js'
 import { openSqliteConnection } from '../open.js'
 import { restoreConnection } from '../setup.js'
@@ -47,11 +47,17 @@ function chunkOf(cursor: number, count: number): Chunk {
 }
 
 /** `all` in messages of at most ROWS_PER_MESSAGE rows, so no single message is slow to decode. */
-function all(connection: SqliteConnection, request: Request & { op: 'all' }): unknown[] {
+function all(
+  connection: SqliteConnection,
+  request: { id: number; sql: string; params: SqliteParams | undefined },
+): unknown[] {
   const rows = connection.all(request.sql, request.params)
   let at = 0
   for (; rows.length - at > ROWS_PER_MESSAGE; at += ROWS_PER_MESSAGE) {
-    port?.postMessage({ id: request.id, rows: rows.slice(at, at + ROWS_PER_MESSAGE) } satisfies RowsMessage)
+    port?.postMessage({
+      id: request.id,
+      rows: rows.slice(at, at + ROWS_PER_MESSAGE),
+    } satisfies RowsMessage)
   }
   return at === 0 ? rows : rows.slice(at)
 }
