@@ -5,7 +5,7 @@ import {
   type TransactionMode,
 } from '@litepool/pool-core'
 import { describeValue as show } from '@litepool/sqlite-base'
-import type { DialectConnection, DialectPool } from './types.js'
+import type { DialectConnection, DialectPool, DialectWorkerConnection } from './types.js'
 
 /**
  * Options both ways of configuring the dialect share.
@@ -51,7 +51,7 @@ export interface BorrowedPoolConfig extends LitepoolDialectCommonConfig {
  * ```
  */
 export interface OwnedPoolConfig extends LitepoolDialectCommonConfig {
-  readonly poolOptions: PoolOptions<DialectConnection>
+  readonly poolOptions: PoolOptions<DialectConnection, DialectWorkerConnection>
   readonly pool?: never
 }
 
@@ -71,7 +71,7 @@ export type ResolvedDialectConfig =
   | { readonly pool: DialectPool; readonly transactionMode: TransactionMode }
   | {
       readonly pool: undefined
-      readonly poolOptions: PoolOptions<DialectConnection>
+      readonly poolOptions: PoolOptions<DialectConnection, DialectWorkerConnection>
       readonly transactionMode: TransactionMode
     }
 
@@ -139,7 +139,7 @@ export function resolveDialectConfig(config: LitepoolDialectConfig): ResolvedDia
     ? Object.freeze({ pool, transactionMode })
     : Object.freeze({
         pool: undefined,
-        poolOptions: poolOptions as PoolOptions<DialectConnection>,
+        poolOptions: poolOptions as PoolOptions<DialectConnection, DialectWorkerConnection>,
         transactionMode,
       })
 }

@@ -1,7 +1,7 @@
 import { TransactionError, trackAsyncContext } from '@litepool/pool-core'
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 import { type Plan, planQuery } from './classify.js'
-import { chunksOf, runCompiled } from './execute.js'
+import { chunked, paramsOf, runCompiled, runCompiledOnWorker } from './execute.js'
 import { callOptions, type DialectState, destroyedError } from './state.js'
 import type { OpenTransaction } from './transactions.js'
 import type { AbortOptions, DialectConnection } from './types.js'
@@ -48,7 +48,12 @@ export class LitepoolConnection implements DatabaseConnection {
     const run = (c: DialectConnection) => runCompiled<R>(c, compiled, plan.shape)
     switch (plan.route) {
       case 'read':
-        return state.pool.read(run, callOptions(options))
+        // On the main thread, or on a worker once this statement was seen to be slow.
+        return state.pool.routedRead(
+          compiled.sql,
+          { main: run, worker: (w) => runCompiledOnWorker<R>(w, compiled, plan.shape) },
+          callOptions(options),
+        )
       case 'write':
         return state.pool.write(run, callOptions(options)).catch((error: unknown) => {
           throw state.explainTimeout(error)
@@ -70,7 +75,7 @@ export class LitepoolConnection implements DatabaseConnection {
     if (transaction !== undefined) {
       const check = () => assertActive(transaction)
       check()
-      yield* chunksOf<R>(transaction.connection, compiled, size, check)
+      yield* transaction.runner.stream<R>(compiled, size, check)
       return
     }
     this.untrack()
@@ -81,15 +86,20 @@ export class LitepoolConnection implements DatabaseConnection {
       yield await this.executeQuery<R>(compiled, options)
       return
     }
-    // Outside a litepool transaction this borrows a reader for as long as the stream is read;
-    // inside one it is the transaction's own connection.
-    const lease = await state.pool.acquire({ ...callOptions(options), role: 'reader' })
-    state.leases.add(lease)
+    // Outside a litepool transaction this holds a reader (on the main thread or, for a
+    // statement seen to be slow, a worker) for as long as the stream is read; inside one it is
+    // the transaction's own connection.
+    const rows = state.pool.iterate(compiled.sql, paramsOf(compiled), {
+      ...callOptions(options),
+      chunkSize: size,
+    })
+    const held = { release: async () => void (await rows.return?.(undefined)) }
+    state.leases.add(held)
     try {
-      yield* chunksOf<R>(lease, compiled, size, () => state.assertOpen())
+      yield* chunked<R>(rows, size, () => state.assertOpen())
     } finally {
-      state.leases.delete(lease)
-      await lease.release()
+      state.leases.delete(held)
+      await rows.return?.(undefined)
     }
   }
 
@@ -99,12 +109,10 @@ export class LitepoolConnection implements DatabaseConnection {
   ): Promise<QueryResult<R>> {
     try {
       assertActive(transaction)
-      return Promise.resolve(
-        runCompiled<R>(transaction.connection, compiled, planQuery(compiled).shape),
-      )
     } catch (error) {
       return Promise.reject(error)
     }
+    return transaction.runner.query<R>(compiled, planQuery(compiled).shape)
   }
 
   /** VACUUM, PRAGMA, ATTACH: on the writer outside any transaction; the lease's reset undoes state. */

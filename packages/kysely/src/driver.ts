@@ -121,15 +121,15 @@ export class LitepoolDriver implements Driver {
   }
 
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    openTransactionOf(connection).connection.exec(SAVEPOINT_SQL.create(name))
+    await openTransactionOf(connection).runner.exec(SAVEPOINT_SQL.create(name))
   }
 
   async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    openTransactionOf(connection).connection.exec(SAVEPOINT_SQL.rollbackTo(name))
+    await openTransactionOf(connection).runner.exec(SAVEPOINT_SQL.rollbackTo(name))
   }
 
   async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    openTransactionOf(connection).connection.exec(SAVEPOINT_SQL.release(name))
+    await openTransactionOf(connection).runner.exec(SAVEPOINT_SQL.release(name))
   }
 
   /** A transaction Kysely never ended is rolled back; otherwise there is nothing to release. */

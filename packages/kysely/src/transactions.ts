@@ -5,6 +5,7 @@ import {
   type TransactionMode,
 } from '@litepool/pool-core'
 import { BEGIN_SQL, SAVEPOINT_SQL, SQL } from '@litepool/sqlite-base'
+import { mainRunner, type QueryRunner, workerRunner } from './execute.js'
 import type { DialectConnection, DialectPool } from './types.js'
 
 /**
@@ -14,7 +15,8 @@ import type { DialectConnection, DialectPool } from './types.js'
  */
 export interface OpenTransaction {
   readonly kind: 'writer' | 'savepoint' | 'snapshot'
-  readonly connection: DialectConnection
+  /** Runs the transaction's queries on its connection. */
+  readonly runner: QueryRunner
   /** False once committed, rolled back, or rolled back by `db.destroy()`. */
   readonly active: boolean
   commit(): Promise<void>
@@ -37,7 +39,7 @@ function ended(kind: string): TransactionError {
  */
 class WriterTransaction implements OpenTransaction {
   readonly kind = 'writer'
-  readonly connection: DialectConnection
+  readonly runner: QueryRunner
   active = true
   readonly #settle: (error: unknown) => void
   /** Settles when the pool has committed (or rolled back) and released the writer. */
@@ -48,7 +50,7 @@ class WriterTransaction implements OpenTransaction {
     settle: (error: unknown) => void,
     outcome: Promise<void>,
   ) {
-    this.connection = connection
+    this.runner = mainRunner(connection)
     this.#settle = settle
     this.#outcome = outcome
   }
@@ -130,6 +132,7 @@ function overlapped(): TransactionError {
  */
 class SavepointTransaction implements OpenTransaction {
   readonly kind = 'savepoint'
+  readonly runner: QueryRunner
   readonly connection: DialectConnection
   active = true
   /** Set when an earlier, overlapping savepoint's end destroyed this one. */
@@ -138,6 +141,7 @@ class SavepointTransaction implements OpenTransaction {
 
   constructor(connection: DialectConnection) {
     this.connection = connection
+    this.runner = mainRunner(connection)
     this.#name = `litepool_kysely_${++savepoints}`
     connection.exec(SAVEPOINT_SQL.create(this.#name))
     const stack = openSavepoints.get(connection)
@@ -191,51 +195,77 @@ export function beginSavepoint(connection: DialectConnection): OpenTransaction {
 }
 
 /**
- * `setAccessMode('read only')` outside a litepool transaction: `BEGIN DEFERRED` on a reader, so
- * every query of the transaction sees one snapshot while writes go on. Writes fail with
- * `SQLITE_READONLY` (readers are `query_only`).
+ * `setAccessMode('read only')` outside a litepool transaction: `BEGIN DEFERRED` on a reader in a
+ * worker thread (`pool.read(…, { thread: 'worker' })`), so every query of the transaction sees
+ * one snapshot while writes go on, and a long report never blocks the event loop. A pool without
+ * worker readers runs it on a main-thread reader instead. Writes fail with `SQLITE_READONLY`
+ * (readers are `query_only`).
  */
 class SnapshotTransaction implements OpenTransaction {
   readonly kind = 'snapshot'
-  readonly connection: DialectConnection & { release(): Promise<void> }
+  readonly runner: QueryRunner
   active = true
+  readonly #end: () => void
+  /** Settles when the pool has taken the reader back (reset: whatever is left is rolled back). */
+  readonly #outcome: Promise<void>
 
-  constructor(lease: DialectConnection & { release(): Promise<void> }) {
-    this.connection = lease
+  constructor(runner: QueryRunner, end: () => void, outcome: Promise<void>) {
+    this.runner = runner
+    this.#end = end
+    this.#outcome = outcome
   }
 
-  commit(): Promise<void> {
-    if (!this.active) return Promise.reject(ended(this.kind))
+  async commit(): Promise<void> {
+    if (!this.active) throw ended(this.kind)
     this.active = false
-    return this.#end(SQL.commit)
-  }
-
-  rollback(): Promise<void> {
-    if (!this.active) return Promise.resolve()
-    this.active = false
-    return this.#end(SQL.rollback)
-  }
-
-  async #end(sql: string): Promise<void> {
     try {
-      if (this.connection.inTransaction) this.connection.prepare(sql).run()
+      await this.runner.exec(SQL.commit)
     } finally {
-      await this.connection.release() // resets the reader (rolls back what is left)
+      this.#end()
+      await this.#outcome
+    }
+  }
+
+  async rollback(): Promise<void> {
+    if (!this.active) return
+    this.active = false
+    try {
+      await this.runner.exec(SQL.rollback)
+    } catch {
+      // the reader's reset on return rolls back whatever is left
+    } finally {
+      this.#end()
+      await this.#outcome
     }
   }
 }
 
-/** Begins a read-only snapshot transaction on a reader connection. */
-export async function beginSnapshot(
+/** Begins a read-only snapshot transaction on a (worker-hosted, when the pool has them) reader. */
+export function beginSnapshot(
   pool: DialectPool,
   options: CallOptions | undefined,
 ): Promise<OpenTransaction> {
-  const lease = await pool.acquire({ ...options, role: 'reader' })
-  try {
-    lease.prepare(BEGIN_SQL.deferred).run()
-  } catch (error) {
-    await lease.release()
-    throw error
-  }
-  return new SnapshotTransaction(lease)
+  return new Promise<OpenTransaction>((resolve, reject) => {
+    let opened = false
+    let settleOutcome: { resolve: () => void; reject: (error: unknown) => void } | undefined
+    const outcome = new Promise<void>((res, rej) => {
+      settleOutcome = { resolve: res, reject: rej }
+    })
+    outcome.catch(noop) // observed by commit/rollback; unobserved after destroy
+    pool
+      .read(
+        async (connection) => {
+          await connection.exec(BEGIN_SQL.deferred)
+          opened = true
+          await new Promise<void>((end) =>
+            resolve(new SnapshotTransaction(workerRunner(connection), end, outcome)),
+          )
+        },
+        { ...options, thread: 'worker' },
+      )
+      .then(
+        () => settleOutcome?.resolve(),
+        (error: unknown) => (opened ? settleOutcome?.reject(error) : reject(error)),
+      )
+  })
 }

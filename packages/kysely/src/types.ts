@@ -50,6 +50,29 @@ export interface DialectConnection {
 }
 
 /**
+ * The part of a litepool worker-hosted reader (`AsyncSqliteConnection`) the dialect uses: the
+ * statements run in a worker thread, so its methods return promises.
+ *
+ * @example
+ * ```ts
+ * await pool.read((w: DialectWorkerConnection) => w.all('select 1 as one'), { thread: 'worker' })
+ * ```
+ */
+export interface DialectWorkerConnection {
+  all(sql: string, params?: SqliteParams): Promise<unknown[]>
+  run(
+    sql: string,
+    params?: SqliteParams,
+  ): Promise<{ readonly changes: number; readonly lastInsertRowid: number | bigint }>
+  exec(sql: string): Promise<void>
+  iterate(
+    sql: string,
+    params?: SqliteParams,
+    options?: { readonly chunkSize?: number },
+  ): AsyncIterableIterator<unknown>
+}
+
+/**
  * The part of a litepool `Pool` the dialect uses. Any `createPool({ driver: betterSqlite3(…) })` or
  * `createPool({ driver: nodeSqlite(…) })` is one.
  *
@@ -59,7 +82,29 @@ export interface DialectConnection {
  * ```
  */
 export interface DialectPool {
-  read<T>(fn: (connection: DialectConnection) => T | Promise<T>, options?: CallOptions): Promise<T>
+  read<T>(
+    fn: (connection: DialectConnection) => T | Promise<T>,
+    options?: CallOptions & { readonly thread?: 'main' },
+  ): Promise<T>
+  read<T>(
+    fn: (connection: DialectWorkerConnection) => T | Promise<T>,
+    options: CallOptions & { readonly thread: 'worker' },
+  ): Promise<T>
+  /** One read on the main thread or a worker, chosen by the statement's measured cost. */
+  routedRead<T>(
+    key: string,
+    run: {
+      main(connection: DialectConnection): T
+      worker(connection: DialectWorkerConnection): Promise<T>
+    },
+    options?: CallOptions,
+  ): Promise<T>
+  /** Rows of a query, routed like `routedRead` (on a worker: fetched in chunks). */
+  iterate(
+    sql: string,
+    params?: SqliteParams,
+    options?: CallOptions & { readonly chunkSize?: number },
+  ): AsyncIterableIterator<unknown>
   write<T>(fn: (connection: DialectConnection) => T | Promise<T>, options?: CallOptions): Promise<T>
   transaction<T>(
     fn: (connection: DialectConnection) => T | Promise<T>,

@@ -5,7 +5,12 @@ import { betterSqlite3 } from '@litepool/driver-better-sqlite3'
 import { nodeSqlite } from '@litepool/driver-node-sqlite'
 import { LitepoolDialect, type LitepoolDialectConfig } from '@litepool/kysely'
 import { createPool, type Pool, type PoolOptions, silentLogger } from '@litepool/pool-core'
-import type { SqliteConnection, SqliteDriver, SqliteDriverOptions } from '@litepool/sqlite-base'
+import type {
+  AsyncSqliteConnection,
+  SqliteConnection,
+  SqliteDriver,
+  SqliteDriverOptions,
+} from '@litepool/sqlite-base'
 import { type Generated, Kysely } from 'kysely'
 import { afterEach } from 'vitest'
 
@@ -32,7 +37,7 @@ export const DRIVERS: readonly TestDriver[] = ALL_DRIVERS.filter((d) => {
   return only === undefined || only.includes(d.variant)
 })
 
-export type TestPool = Pool<SqliteConnection>
+export type TestPool = Pool<SqliteConnection, AsyncSqliteConnection>
 type Driver = TestDriver
 
 const cleanups: (() => Promise<void> | void)[] = []
