@@ -235,7 +235,12 @@ export function betterSqlite3(options: BetterSqlite3Options): SqliteDriver<Bette
   }
   return createSqliteDriver({
     adapter: betterSqlite3Adapter(adapterOptions),
-    worker: { module: BUILT_ENTRY, export: 'betterSqlite3Adapter', options: adapterOptions },
+    worker: {
+      module: BUILT_ENTRY,
+      export: 'betterSqlite3Adapter',
+      options: adapterOptions,
+      terminable: true,
+    },
     options,
     subject: 'better-sqlite3 driver options',
     knownKeys: ['nativeBinding'],

@@ -308,7 +308,13 @@ export function nodeSqlite(options: NodeSqliteOptions): NodeSqliteDriver {
   const adapter = nodeSqliteAdapter({ backend: choice })
   const driver = createSqliteDriver({
     adapter,
-    worker: { module: BUILT_ENTRY, export: 'nodeSqliteAdapter', options: { backend: choice } },
+    worker: {
+      module: BUILT_ENTRY,
+      export: 'nodeSqliteAdapter',
+      options: { backend: choice },
+      // The shim aborts the process when its thread is ended mid-statement (WorkerAdapterSpec).
+      terminable: adapter.backend === 'node:sqlite',
+    },
     options,
     subject: 'node-sqlite driver options',
     knownKeys: ['backend'],

@@ -9,6 +9,7 @@ import { statementScenarios } from './scenarios/statements.js'
 import { stressScenarios } from './scenarios/stress.js'
 import { transactionScenarios } from './scenarios/transactions.js'
 import { rowScenarios, typeScenarios } from './scenarios/values.js'
+import { workerScenarios } from './scenarios/workers.js'
 
 /**
  * Every scenario of the contract suite, in run order.
@@ -27,6 +28,7 @@ export const CONTRACT_SCENARIOS: readonly Scenario[] = Object.freeze([
   ...connectionScenarios,
   ...poolScenarios,
   ...leftOpenScenarios,
+  ...workerScenarios,
 ])
 
 /**

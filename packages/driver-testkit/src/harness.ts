@@ -8,7 +8,15 @@ import {
   type Role,
   silentLogger,
 } from '@litepool/pool-core'
-import type { SqliteConnection, SqliteDriver, SqliteDriverOptions } from '@litepool/sqlite-base'
+import type {
+  AsyncSqliteConnection,
+  SqliteConnection,
+  SqliteDriver,
+  SqliteDriverOptions,
+} from '@litepool/sqlite-base'
+
+/** The pools scenarios make: SQLite connections on the main thread and in worker threads. */
+export type ScenarioPool = Pool<SqliteConnection, AsyncSqliteConnection>
 
 /**
  * A JSON value, for options that must cross into child processes.
@@ -60,7 +68,10 @@ export interface DriverHarness {
  * const pool = t.pool({ readers: { min: 2 }, driverOptions: { busyTimeoutMs: 0 } })
  * ```
  */
-export type ScenarioPoolOptions = Omit<PoolOptions<SqliteConnection>, 'driver'> & {
+export type ScenarioPoolOptions = Omit<
+  PoolOptions<SqliteConnection, AsyncSqliteConnection>,
+  'driver'
+> & {
   readonly driverOptions?: Partial<SqliteDriverOptions>
 }
 
@@ -91,7 +102,7 @@ export interface ScenarioContext {
   /** Closes a connection opened with `open` through its driver. */
   close(connection: SqliteConnection): Promise<void>
   /** A pool over the harness's driver, closed after the scenario. */
-  pool(options?: ScenarioPoolOptions): Pool<SqliteConnection>
+  pool(options?: ScenarioPoolOptions): ScenarioPool
   /** Runs `fn` during cleanup (before the directory is removed). */
   defer(fn: () => unknown): void
 }
@@ -112,7 +123,7 @@ export function createScenarioContext(harness: DriverHarness): {
   const dir = mkdtempSync(join(tmpdir(), 'litepool-contract-'))
   const filename = join(dir, 'test.db')
   const owners = new Map<SqliteConnection, SqliteDriver>()
-  const pools: Pool<SqliteConnection>[] = []
+  const pools: ScenarioPool[] = []
   const deferred: (() => unknown)[] = []
   const driver = (options: Partial<SqliteDriverOptions> = {}) =>
     harness.open({ ...harness.options, filename, ...options } as SqliteDriverOptions)
@@ -134,7 +145,7 @@ export function createScenarioContext(harness: DriverHarness): {
     },
     pool(options = {}) {
       const { driverOptions, ...poolOptions } = options
-      const pool = createPool<SqliteConnection>({
+      const pool = createPool<SqliteConnection, AsyncSqliteConnection>({
         logger: silentLogger,
         ...poolOptions,
         driver: driver(driverOptions),

@@ -50,6 +50,44 @@ export function countOpenFiles(filename: string): OpenFiles | undefined {
 }
 
 /**
+ * This process's threads (`/proc/self/task`), or `undefined` off Linux: a worker thread that
+ * was not ended shows up here.
+ *
+ * @example
+ * ```ts
+ * const before = countThreads()
+ * await pool.close()
+ * expect(countThreads()).toBe(before)
+ * ```
+ */
+export function countThreads(): number | undefined {
+  try {
+    return readdirSync('/proc/self/task').length
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Polls `read` until it returns `expected` or `ms` pass (threads and descriptors of an ended
+ * worker go away shortly after it reports its exit); returns the last value read.
+ *
+ * @example
+ * ```ts
+ * expect(await settlesTo(() => countThreads(), before)).toBe(before)
+ * ```
+ */
+export async function settlesTo<T>(read: () => T, expected: T, ms = 3_000): Promise<T> {
+  const deadline = Date.now() + ms
+  let value = read()
+  while (value !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    value = read()
+  }
+  return value
+}
+
+/**
  * A promise with its resolver outside: concurrency tests wait on gates, not on sleeps.
  *
  * @example

@@ -17,8 +17,17 @@ export {
   type DriverHarness,
   type JsonValue,
   type ScenarioContext,
+  type ScenarioPool,
   type ScenarioPoolOptions,
 } from './harness.js'
-export { countOpenFiles, type Gate, gate, type OpenFiles, within } from './helpers.js'
+export {
+  countOpenFiles,
+  countThreads,
+  type Gate,
+  gate,
+  type OpenFiles,
+  settlesTo,
+  within,
+} from './helpers.js'
 export { type Child, type ChildResult, type ChildTask, forkChild, killAll } from './protocol.js'
 export { type Scenario, scenarios } from './scenario.js'

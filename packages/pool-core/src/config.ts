@@ -245,7 +245,7 @@ function resolveWorkers(
   if (!isInteger(max) || max < 0)
     bad('workers.max', 'an integer >= 0 (0: no worker threads)', workers.max)
   if (!isInteger(min) || min < 0) bad('workers.min', 'an integer >= 0', workers.min)
-  else if (isInteger(max) && min > max)
+  else if (isInteger(max) && max >= 0 && min > max)
     bad('workers.min', `an integer <= workers.max (${max})`, min)
   if (typeof route !== 'string' || !THREADS.includes(route))
     bad('workers.route', '"auto" | "main" | "worker"', workers.route)

@@ -239,9 +239,9 @@ export class Lane<C> {
     this.#dispatch()
   }
 
-  /** Opens connections up to `min` now and resolves when they are open (`pool.ready()`). */
-  async fill(): Promise<void> {
-    const wanted = Math.max(this.min, 1) - this.#all.size - this.#opening
+  /** Opens connections up to `min` (at least `atLeast`) now; resolves when they are open (`pool.ready()`). */
+  async fill(atLeast = 1): Promise<void> {
+    const wanted = Math.max(this.min, atLeast) - this.#all.size - this.#opening
     if (wanted <= 0) return
     // Borrow the idle ones too, so that `wanted` new ones must be opened; all come back through
     // release(), so waiters that arrived meanwhile are served.

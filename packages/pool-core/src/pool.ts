@@ -330,9 +330,13 @@ export class Pool<C extends object, W = never> {
     )
   }
 
-  /** Opens the writer and `readers.min` readers now; rejects if they cannot be opened. */
+  /** Opens the writer, `readers.min` readers and `workers.min` worker readers now; rejects if they cannot be opened. */
   ready(): Promise<void> {
-    this.#ready ??= Promise.all([this.#writer.fill(), this.#readers?.fill()]).then(
+    this.#ready ??= Promise.all([
+      this.#writer.fill(),
+      this.#readers?.fill(),
+      this.#queries.workers.lane?.fill(0), // worker threads start only when asked for
+    ]).then(
       noop,
       (error: unknown) => {
         this.#ready = undefined

@@ -4,7 +4,7 @@ import { now } from './clock.js'
 import type { ResolvedOptions, ThreadChoice } from './config.js'
 import type { Scope } from './context.js'
 import type { Entry } from './entry.js'
-import { ConfigError } from './errors.js'
+import { ConfigError, PoolClosedError } from './errors.js'
 import type { LaneContext } from './lane.js'
 import { type Cost, CostRouter } from './router.js'
 import { runInScope } from './transaction.js'
@@ -156,6 +156,13 @@ export class Queries<C, W> {
       for (; step.done !== true; step = rows.next()) yield step.value as Row
     } catch (error) {
       failure = error
+      if (entry.retireReason === 'forced') {
+        // close() ended the connection under this iteration (its deadline passed): say so.
+        throw new PoolClosedError(
+          `the pool for ${this.#options.driver.target} was closed (close timeout passed) while this iteration was running; its connection was closed`,
+          { cause: error },
+        )
+      }
       throw error
     } finally {
       rows?.return?.()
@@ -187,6 +194,7 @@ export class Queries<C, W> {
       }
     } catch (error) {
       failure = error
+      if (entry.retireReason === 'forced') throw this.workers.closedUnder(error)
       throw error
     } finally {
       await this.workers.giveBack(entry, failure)
@@ -220,10 +228,14 @@ function check(
   options: QueryOptions | undefined,
 ): ConfigError | undefined {
   const invalid = options === undefined ? undefined : checkCall(method, undefined, options)
-  if (typeof sql === 'string') return invalid
-  const issue = { path: 'sql', expected: 'the SQL text (a string)', received: typeof sql }
+  if (typeof sql === 'string' && invalid === undefined) return undefined
+  // Named after the methods called (checkCall would name them `pool.query()`, which is none).
+  const issues =
+    typeof sql === 'string'
+      ? []
+      : [{ path: 'sql', expected: 'the SQL text (a string)', received: typeof sql }]
   return new ConfigError(`pool.${method === 'query' ? 'get/all' : method}() arguments`, [
-    issue,
+    ...issues,
     ...(invalid?.issues ?? []),
   ])
 }

@@ -73,11 +73,11 @@ export class WorkerReads<C, W> {
     try {
       value = await fn(entry.connection)
     } catch (error) {
-      if (entry.retireReason === 'forced') throw this.#closedUnder(error)
+      if (entry.retireReason === 'forced') throw this.closedUnder(error)
       await this.giveBack(entry, error)
       throw error
     }
-    if (entry.retireReason === 'forced') throw this.#closedUnder()
+    if (entry.retireReason === 'forced') throw this.closedUnder()
     await this.giveBack(entry)
     return value
   }
@@ -105,7 +105,8 @@ export class WorkerReads<C, W> {
     lane.release(entry)
   }
 
-  #closedUnder(cause?: unknown): PoolClosedError {
+  /** The error of a holder whose worker `close()` ended under it (the close deadline passed). */
+  closedUnder(cause?: unknown): PoolClosedError {
     return new PoolClosedError(
       `the pool for ${this.#options.driver.target} was closed (close timeout passed) while this worker read was running; its worker was ended`,
       cause === undefined ? undefined : { cause },

@@ -1,7 +1,8 @@
 import { isAbsolute } from 'node:path'
-import { ConfigError, type Pool } from '@litepool/pool-core'
+import { ConfigError } from '@litepool/pool-core'
 import { type SqliteConnection, walSize } from '@litepool/sqlite-base'
 import { expect } from 'vitest'
+import type { ScenarioPool } from '../harness.js'
 import { countOpenFiles } from '../helpers.js'
 import { type Scenario, scenarios } from '../scenario.js'
 
@@ -242,7 +243,7 @@ const fill = (c: SqliteConnection, rows: number) => {
 }
 
 /** Creates table `v`, then commits `n` single-row inserts one by one; returns the writer. */
-async function commitOneByOne(pool: Pool<SqliteConnection>, n: number): Promise<SqliteConnection> {
+async function commitOneByOne(pool: ScenarioPool, n: number): Promise<SqliteConnection> {
   const writer = await pool.write((c) => {
     c.exec('create table v(id integer primary key, x)')
     return c

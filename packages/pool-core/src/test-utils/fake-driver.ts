@@ -4,8 +4,9 @@
  * databases cannot produce on demand (failed opens and pings, a lock held by "another process").
  * The pool is also tested on real SQLite files through the drivers' contract suites.
  */
-import { DatabaseError, type Driver, type Role, type TransactionMode } from '../index.js'
+
 import type { WorkerReaders } from '../driver.js'
+import { DatabaseError, type Driver, type Role, type TransactionMode } from '../index.js'
 
 export interface FakeDatabase {
   committed: Map<string, number>

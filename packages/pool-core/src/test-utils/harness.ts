@@ -5,6 +5,7 @@
 import { afterEach, expect, vi } from 'vitest'
 import { createPool, type Driver, type Logger, type Pool, type PoolOptions } from '../index.js'
 import {
+  type FakeAsyncConnection,
   type FakeConnection,
   type FakeDatabase,
   fakeDatabase,
@@ -109,6 +110,70 @@ export function useTestPools(): (options?: TestOptions, driver?: TestDriverOptio
     made.push(pool)
     return { pool, db, logger }
   }
+}
+
+export interface WorkerTestPool {
+  readonly pool: Pool<FakeConnection, FakeAsyncConnection>
+  readonly db: FakeDatabase
+  readonly logger: RecordingLogger
+}
+
+export interface WorkerDriverOptions {
+  /** `false` behaves like a private in-memory database (no reader connections). */
+  readonly readers?: boolean
+  /** Whether the driver offers worker readers. Default true. */
+  readonly workers?: boolean
+}
+
+/**
+ * {@link useTestPools} for pools whose fake driver offers worker readers (`workers: false` makes
+ * one without them, typed the same). Call once at the top of a test file.
+ */
+export function useWorkerPools(): (
+  options?: Partial<PoolOptions<FakeConnection, FakeAsyncConnection>>,
+  driver?: WorkerDriverOptions,
+) => WorkerTestPool {
+  const made: Pool<FakeConnection, FakeAsyncConnection>[] = []
+  afterEach(async () => {
+    vi.useRealTimers()
+    await Promise.all(made.splice(0).map((p) => p.close({ timeoutMs: 0 })))
+  })
+  return (options = {}, driver = {}) => {
+    const db = fakeDatabase()
+    const logger = recordingLogger()
+    const pool = createPool<FakeConnection, FakeAsyncConnection>({
+      driver: fakeDriver(db, {
+        workers: driver.workers ?? true,
+        ...(driver.readers === undefined ? {} : { readers: driver.readers }),
+      }),
+      logger,
+      ...options,
+    })
+    made.push(pool)
+    return { pool, db, logger }
+  }
+}
+
+/** Asserts the worker lane is at rest and its counts match the live fake workers. */
+export function expectWorkersIdle(
+  pool: Pool<FakeConnection, FakeAsyncConnection>,
+  db: FakeDatabase,
+): void {
+  const s = pool.status().workers
+  expect(s.inUse).toBe(0)
+  expect(s.waiting).toBe(0)
+  expect(s.opening).toBe(0)
+  const live = db.workers.filter((w) => !w.closed)
+  expect(live.length).toBe(s.open)
+  expect(s.idle).toBe(s.open)
+  expect(live.length).toBeLessThanOrEqual(s.max)
+}
+
+/** Asserts every worker connection ever opened was closed exactly once. */
+export function expectAllWorkersClosed(db: FakeDatabase): void {
+  expect(db.workers.map((w) => [w.id, w.closed, w.closeCount])).toEqual(
+    db.workers.map((w) => [w.id, true, 1]),
+  )
 }
 
 /** Asserts the pool is at rest: nothing borrowed, nobody waiting, counts match live handles. */

@@ -15,13 +15,21 @@ import type { CheckpointMode } from '../sql.js'
  *
  * @example
  * ```ts
- * const spec: WorkerAdapterSpec = { module: 'file:///app/node_modules/my-driver/dist/index.mjs', export: 'myAdapter', options: {} }
+ * const spec: WorkerAdapterSpec = { module: 'file:///app/node_modules/my-driver/dist/index.mjs', export: 'myAdapter', options: {}, terminable: true }
  * ```
  */
 export interface WorkerAdapterSpec {
   readonly module: string
   readonly export: string
   readonly options?: unknown
+  /**
+   * Whether a worker thread may be ended while the binding runs a statement in it. True for
+   * better-sqlite3 and Node's built-in node:sqlite. False for the `@photostructure/sqlite` shim
+   * 1.2: ending its thread mid-statement (or exiting the process then) aborts the whole process
+   * ("terminate called after throwing an instance of 'Napi::Error'"), so litepool lets its
+   * statement finish before ending the thread.
+   */
+  readonly terminable: boolean
 }
 
 /** What a worker thread is started with (`workerData`). */

@@ -81,14 +81,28 @@ export class WorkerConnection implements AsyncSqliteConnection {
   #cursors = 0
   /** A statement ran that may have left a transaction open or changed connection state. */
   #dirty = false
+  /**
+   * Requests posted whose reply has not come back, including those whose callers were already
+   * told the connection failed: while it is above 0 the thread may be inside a statement.
+   */
+  #busy = 0
+  #exitedYet = false
+  #onIdle: (() => void)[] = []
+  /** Whether the binding survives its thread being ended mid-statement (see `WorkerAdapterSpec`). */
+  readonly #terminable: boolean
 
-  private constructor(worker: Worker, filename: string, exited: Promise<void>) {
+  private constructor(worker: Worker, start: WorkerStart, exited: Promise<void>) {
     this.#worker = worker
-    this.filename = filename
+    this.filename = start.options.filename
+    this.#terminable = start.adapter.terminable
     this.#exited = exited
     worker.on('message', (message: Reply | RowsMessage) => this.#receive(message))
     worker.on('error', (error: Error) => this.#fail(`threw ${error.message}`, error))
-    worker.on('exit', (code: number) => this.#fail(`exited with code ${code}`))
+    worker.on('exit', (code: number) => {
+      this.#exitedYet = true
+      this.#fail(`exited with code ${code}`)
+      this.#idle()
+    })
     worker.unref()
   }
 
@@ -112,7 +126,7 @@ export class WorkerConnection implements AsyncSqliteConnection {
       await worker.terminate()
       throw fromWire(started.error)
     }
-    return new WorkerConnection(worker, start.options.filename, exited)
+    return new WorkerConnection(worker, start, exited)
   }
 
   /** The worker's thread id (diagnostics, tests). */
@@ -194,26 +208,50 @@ export class WorkerConnection implements AsyncSqliteConnection {
     return this.#send({ op: 'checkpoint', mode }) as Promise<WorkerCheckpoint>
   }
 
-  /** Closes the connection in the worker, then ends the thread. Safe to call twice. */
+  /**
+   * Closes the connection in the worker, then ends the thread. A statement still running (the
+   * pool closes under its holder after its close timeout) fails its caller at once; the thread
+   * is then ended under it — or, on a binding that cannot be ended mid-statement (the node:sqlite
+   * shim), it finishes the statement first. Safe to call twice.
+   */
   async close(): Promise<void> {
     if (!this.#closing) {
       this.#closing = true
-      if (!this.closed) {
-        this.#worker.ref() // keep the process up until the thread is gone
-        await this.#send({ op: 'close' }).catch(() => undefined)
+      this.#worker.ref() // keep the process up until the thread is gone
+      const running = this.#busy > 0
+      if (running) this.#fail('was closed')
+      if (!this.#exitedYet && (!running || !this.#terminable)) {
+        // Queued behind the statement in progress, if any.
+        await this.#send({ op: 'close' }, undefined, true).catch(() => undefined)
       }
-      // The worker closes its port after the reply and ends; terminate() covers a stuck one.
       await this.#worker.terminate()
     }
     await this.#exited
   }
 
-  /** Ends the thread at once, as a crash would (tests, and close under a stuck query). */
-  terminate(): Promise<number> {
-    return this.#worker.terminate()
+  /**
+   * Ends the thread as a crash would: every caller waiting on it gets the `WORKER_EXIT` error now.
+   * On a binding that cannot be ended mid-statement (see `WorkerAdapterSpec.terminable`) the
+   * thread ends once its statement in progress returns (fault injection in tests; `close`).
+   */
+  async terminate(): Promise<void> {
+    this.#fail('was terminated')
+    if (!this.#terminable) await this.#untilIdle()
+    await this.#worker.terminate()
   }
 
-  #send(request: Unsent, sql?: string): Promise<unknown> {
+  #untilIdle(): Promise<void> {
+    if (this.#busy === 0 || this.#exitedYet) return Promise.resolve()
+    return new Promise((resolve) => this.#onIdle.push(resolve))
+  }
+
+  #idle(): void {
+    this.#busy = 0
+    this.#worker.unref()
+    for (const resolve of this.#onIdle.splice(0)) resolve()
+  }
+
+  #send(request: Unsent, sql?: string, evenIfFailed = false): Promise<unknown> {
     if (sql !== undefined && !this.#dirty) {
       this.#dirty =
         request.op === 'run' ||
@@ -221,7 +259,9 @@ export class WorkerConnection implements AsyncSqliteConnection {
         mayControlTransaction(sql) ||
         PRAGMA.test(sql)
     }
-    if (this.#failure !== undefined) return Promise.reject(this.#broken(this.#failure, sql))
+    if (this.#failure !== undefined && !evenIfFailed) {
+      return Promise.reject(this.#broken(this.#failure, sql))
+    }
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       try {
@@ -236,20 +276,21 @@ export class WorkerConnection implements AsyncSqliteConnection {
         )
         return
       }
-      if (this.#pending.size === 0) this.#worker.ref()
+      if (this.#busy++ === 0) this.#worker.ref()
       this.#pending.set(id, { resolve, reject, sql, rows: undefined })
     })
   }
 
   #receive(message: Reply | RowsMessage): void {
+    if ('ok' in message && --this.#busy === 0) this.#idle()
     const pending = this.#pending.get(message.id)
-    if (pending === undefined) return
+    if (pending === undefined) return // its caller was already told the connection failed
     if (!('ok' in message)) {
       pending.rows ??= []
       for (const row of message.rows) pending.rows.push(row)
       return
     }
-    this.#settled(message.id)
+    this.#pending.delete(message.id)
     if (!message.ok) pending.reject(fromWire(message.error))
     else if (pending.rows === undefined) pending.resolve(message.value)
     else {
@@ -258,18 +299,13 @@ export class WorkerConnection implements AsyncSqliteConnection {
     }
   }
 
-  #settled(id: number): void {
-    this.#pending.delete(id)
-    if (this.#pending.size === 0) this.#worker.unref()
-  }
-
   #fail(reason: string, cause?: unknown): void {
     if (this.#failure !== undefined) return
     this.#failure = this.#closing ? 'was closed' : reason
-    for (const [id, pending] of [...this.#pending]) {
-      this.#settled(id)
-      pending.reject(this.#broken(this.#failure, pending.sql, cause))
-    }
+    const failure = this.#failure
+    const pending = [...this.#pending.values()]
+    this.#pending.clear()
+    for (const p of pending) p.reject(this.#broken(failure, p.sql, cause))
   }
 
   #broken(reason: string, sql: string | undefined, cause?: unknown): DatabaseError {

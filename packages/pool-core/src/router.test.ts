@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest'
+import { type Cost, CostRouter } from './router.js'
+
+/** Calls `shouldTime` `n` times and returns on which calls (1-based) it said yes. */
+function timedCalls(router: CostRouter, cost: Cost, n: number, ms = 0): number[] {
+  const timed: number[] = []
+  for (let i = 1; i <= n; i++) {
+    if (router.shouldTime(cost)) {
+      timed.push(i)
+      router.record(cost, ms)
+    }
+  }
+  return timed
+}
+
+describe('CostRouter', () => {
+  it('starts every key on the main thread with no timings, and returns the same record per key', () => {
+    const router = new CostRouter(1)
+    const a = router.of('select a')
+    expect(a).toEqual({ runs: 0, averageMs: 0, onWorker: false, untimed: 0 })
+    const b = router.of('select b')
+    expect(b).not.toBe(a)
+    expect(router.of('select a')).toBe(a) // through the map
+    expect(router.of('select a')).toBe(a) // through the last-key shortcut
+    expect(router.of('select b')).toBe(b)
+    expect(router.slowKeys).toEqual([])
+  })
+
+  it('times the first 8 runs of a key, then one run in 16', () => {
+    const router = new CostRouter(1)
+    const cost = router.of('q')
+    const timed = timedCalls(router, cost, 8 + 16 * 3)
+    expect(timed).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 24, 40, 56])
+    expect(cost.runs).toBe(11)
+  })
+
+  it('counts worker timings as runs too: sampling starts after 8 timings wherever they ran', () => {
+    const router = new CostRouter(1)
+    const cost = router.of('q')
+    for (let i = 0; i < 8; i++) router.record(cost, 0) // e.g. timed on a worker
+    expect(router.shouldTime(cost)).toBe(false)
+  })
+
+  it('keeps an exponential moving average (weight 0.3), seeded by the first timing', () => {
+    const router = new CostRouter(100)
+    const cost = router.of('q')
+    router.record(cost, 10)
+    expect(cost.averageMs).toBe(10)
+    router.record(cost, 20)
+    expect(cost.averageMs).toBeCloseTo(13, 10)
+    router.record(cost, 0)
+    expect(cost.averageMs).toBeCloseTo(9.1, 10)
+    expect(cost.runs).toBe(3)
+    expect(cost.onWorker).toBe(false)
+  })
+
+  it('moves a key to a worker only when its average passes slowMs (strictly)', () => {
+    const router = new CostRouter(2)
+    const cost = router.of('q')
+    router.record(cost, 2)
+    expect(cost.onWorker).toBe(false) // equal is not above
+    router.record(cost, 2.5) // 2 * 0.7 + 2.5 * 0.3 = 2.15
+    expect(cost.onWorker).toBe(true)
+    expect(router.slowKeys).toEqual(['q'])
+  })
+
+  it('one slow run among fast ones moves a key only if it lifts the average above slowMs', () => {
+    const router = new CostRouter(1)
+    const cost = router.of('q')
+    for (let i = 0; i < 5; i++) router.record(cost, 0.1)
+    router.record(cost, 3) // 0.1 * 0.7 + 3 * 0.3 = 0.97
+    expect(cost.onWorker).toBe(false)
+    router.record(cost, 3) // 0.97 * 0.7 + 0.9 = 1.579
+    expect(cost.onWorker).toBe(true)
+  })
+
+  it('brings a key back only when its average falls below a quarter of slowMs (hysteresis)', () => {
+    const router = new CostRouter(1)
+    const cost = router.of('q')
+    router.record(cost, 3)
+    expect(cost.onWorker).toBe(true)
+    // Between slowMs / 4 and slowMs it stays where it is.
+    router.record(cost, 0.5) // 2.25
+    router.record(cost, 0.5) // 1.725
+    for (let i = 0; i < 10; i++) router.record(cost, 0.3)
+    expect(cost.averageMs).toBeGreaterThan(0.25)
+    expect(cost.averageMs).toBeLessThan(1)
+    expect(cost.onWorker).toBe(true)
+    // Fast runs: 3 * 0.7^k drops below 0.25 at k = 7.
+    const fresh = router.of('r')
+    router.record(fresh, 3)
+    let k = 0
+    while (fresh.onWorker) {
+      router.record(fresh, 0)
+      k++
+    }
+    expect(k).toBe(7)
+    expect(fresh.averageMs).toBeLessThan(0.25)
+    expect(router.slowKeys).toEqual(['q'])
+    // ...and it does not go back to a worker until the average passes slowMs again.
+    router.record(fresh, 1) // 0.247 * 0.7 + 0.3 = 0.47
+    expect(fresh.onWorker).toBe(false)
+  })
+
+  it('lists the keys on workers now, in the order first seen', () => {
+    const router = new CostRouter(1)
+    for (const key of ['a', 'b', 'c', 'd']) router.of(key)
+    router.record(router.of('c'), 5)
+    router.record(router.of('a'), 5)
+    router.record(router.of('d'), 0.5)
+    expect(router.slowKeys).toEqual(['a', 'c'])
+  })
+
+  it('remembers at most 2000 keys: a new key beyond that forgets the oldest one', () => {
+    const router = new CostRouter(1)
+    const first = router.of('key 0')
+    router.record(first, 5)
+    for (let i = 1; i < 2000; i++) router.of(`key ${i}`)
+    router.record(router.of('key 1'), 5)
+    const two = router.of('key 2')
+    // Looking a key up again does not make it younger: the order is first sight.
+    expect(router.of('key 0')).toBe(first)
+    expect(router.slowKeys).toEqual(['key 0', 'key 1'])
+
+    router.of('key 2000') // the 2001st key
+    expect(router.slowKeys).toEqual(['key 1'])
+    const again = router.of('key 0') // forgotten: a new record, on the main thread
+    expect(again).not.toBe(first)
+    expect(again).toEqual({ runs: 0, averageMs: 0, onWorker: false, untimed: 0 })
+    // …and that new record pushed out the next oldest (key 1), and no other.
+    expect(router.slowKeys).toEqual([])
+    expect(router.of('key 2')).toBe(two)
+  })
+})
