@@ -82,6 +82,20 @@ const STABLE_KEYS = [
   'left-open.raw-kept',
   'left-open.native-kept',
   'left-open.reader-snapshot',
+  'workers.values-match-main',
+  'workers.safe-integers',
+  'workers.errors-classified',
+  'workers.all-in-chunks',
+  'workers.iterate-early-return',
+  'workers.reset',
+  'workers.crash-mid-query',
+  'workers.pool-read-on-worker',
+  'workers.pool-routing',
+  'workers.pool-worker-killed',
+  'workers.close-during-worker-query',
+  'workers.worker-lane-waits',
+  'workers.checkpoint-off-main-thread',
+  'workers.mixed-callers-with-faults',
 ]
 
 describe('scenario registry', () => {

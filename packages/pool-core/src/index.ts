@@ -11,9 +11,12 @@ export type {
   BoundContext,
   CallOptions,
   CloseOptions,
+  IterateCallOptions,
+  QueryOptions,
+  ReadOptions,
   TransactionOptions,
 } from './call-options.js'
-export type { PoolOptions, ResolvedOptions } from './config.js'
+export type { PoolOptions, ResolvedOptions, ThreadChoice, WorkerOptions } from './config.js'
 export { trackAsyncContext } from './context.js'
 export type {
   Driver,
@@ -23,6 +26,7 @@ export type {
   Role,
   TransactionControl,
   TransactionMode,
+  WorkerReaders,
 } from './driver.js'
 export type { CloseReason, EntryState } from './entry.js'
 export {
@@ -46,10 +50,12 @@ export { type BusyRetry, retryWhileBusy } from './lock.js'
 export { consoleLogger, type Logger, silentLogger } from './logger.js'
 export { PoolManager, type PoolManagerOptions } from './manager.js'
 export type { HistogramSnapshot, PoolMetrics } from './metrics.js'
-export { createPool, Pool } from './pool.js'
+export { createPool, type ParamsOf, Pool } from './pool.js'
+export type { RoutedRead } from './queries.js'
 export {
   describeStatus,
   type HolderStatus,
+  type LaneRole,
   type LaneStatus,
   type PoolState,
   type PoolStatus,

@@ -336,13 +336,10 @@ export class Pool<C extends object, W = never> {
       this.#writer.fill(),
       this.#readers?.fill(),
       this.#queries.workers.lane?.fill(0), // worker threads start only when asked for
-    ]).then(
-      noop,
-      (error: unknown) => {
-        this.#ready = undefined
-        throw error
-      },
-    )
+    ]).then(noop, (error: unknown) => {
+      this.#ready = undefined
+      throw error
+    })
     return this.#ready
   }
 

@@ -102,33 +102,31 @@ describe('CostRouter', () => {
     expect(fresh.onWorker).toBe(false)
   })
 
-  it('lists the keys on workers now, in the order first seen', () => {
+  it('lists the keys on workers now, least recently used first', () => {
     const router = new CostRouter(1)
     for (const key of ['a', 'b', 'c', 'd']) router.of(key)
     router.record(router.of('c'), 5)
     router.record(router.of('a'), 5)
     router.record(router.of('d'), 0.5)
-    expect(router.slowKeys).toEqual(['a', 'c'])
+    expect(router.slowKeys).toEqual(['c', 'a'])
   })
 
-  it('remembers at most 2000 keys: a new key beyond that forgets the oldest one', () => {
+  it('remembers at most 2000 keys: a new key beyond that forgets the least recently used one', () => {
     const router = new CostRouter(1)
     const first = router.of('key 0')
     router.record(first, 5)
     for (let i = 1; i < 2000; i++) router.of(`key ${i}`)
     router.record(router.of('key 1'), 5)
-    const two = router.of('key 2')
-    // Looking a key up again does not make it younger: the order is first sight.
+    // Looking 'key 0' up again makes it the most recently used: 'key 2' is now the oldest.
     expect(router.of('key 0')).toBe(first)
-    expect(router.slowKeys).toEqual(['key 0', 'key 1'])
+    expect(router.slowKeys).toEqual(['key 1', 'key 0'])
 
-    router.of('key 2000') // the 2001st key
-    expect(router.slowKeys).toEqual(['key 1'])
-    const again = router.of('key 0') // forgotten: a new record, on the main thread
-    expect(again).not.toBe(first)
-    expect(again).toEqual({ runs: 0, averageMs: 0, onWorker: false, untimed: 0 })
-    // …and that new record pushed out the next oldest (key 1), and no other.
-    expect(router.slowKeys).toEqual([])
-    expect(router.of('key 2')).toBe(two)
+    router.of('key 2000') // the 2001st key pushes out 'key 2'
+    expect(router.slowKeys).toEqual(['key 1', 'key 0'])
+    expect(router.of('key 0')).toBe(first)
+    const two = router.of('key 2') // forgotten: a new record, on the main thread…
+    expect(two).toEqual({ runs: 0, averageMs: 0, onWorker: false, untimed: 0 })
+    // …which pushed out the next least recently used ('key 3'), not the hot 'key 1'.
+    expect(router.slowKeys).toEqual(['key 1', 'key 0'])
   })
 })

@@ -39,7 +39,11 @@ export class CostRouter {
     // A hot loop repeats one statement: answer it without the Map.
     if (key === this.#lastKey && this.#last !== undefined) return this.#last
     let cost = this.#costs.get(key)
-    if (cost === undefined) {
+    if (cost !== undefined) {
+      // Least recently used goes first when the cap is reached: a hot statement stays known.
+      this.#costs.delete(key)
+      this.#costs.set(key, cost)
+    } else {
       if (this.#costs.size >= MAX_KEYS) {
         const oldest = this.#costs.keys().next().value
         if (oldest !== undefined) this.#costs.delete(oldest)
