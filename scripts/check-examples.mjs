@@ -41,17 +41,25 @@ const SRC = '../../../packages'
 const PREAMBLE = {
   'pool-core': `
 import { AcquireTimeoutError, CHANNELS, createPool, Pool, PoolManager, retryWhileBusy, trackAsyncContext } from '@litepool/pool-core'
-import { betterSqlite3, type SqliteConnection } from '@litepool/driver-better-sqlite3'
-declare const pool: Pool<SqliteConnection>
+import { betterSqlite3, type AsyncSqliteConnection, type SqliteConnection, type SqliteDriver } from '@litepool/driver-better-sqlite3'
+import type { RoutedRead } from '@litepool/pool-core'
+declare const pool: Pool<SqliteConnection, AsyncSqliteConnection>
 declare const connection: SqliteConnection
+declare const driver: SqliteDriver
+declare const sql: string
+declare const params: readonly number[]
+declare function done(row: Record<string, unknown>): boolean
 declare function somethingThatBindsAContextLater(): Promise<void>
 `,
   'sqlite-base': `
 import type { Pool } from '@litepool/pool-core'
-import { BEGIN_SQL, CHECKPOINT_SQL, checkpointDue, chooseCheckpointMode, nextCheckpointStep, classifySqliteError, connectionPragmas, createSqliteDriver, describeValue, PRAGMA_KEYWORD_PATTERN, PRAGMA_NAME_PATTERN, pragmaSql, quoteIdentifier, reclaimZombieHandles, resolveSqliteOptions, restoreConnection, runCheckpoint, SAVEPOINT_SQL, setupConnection, SQL, SQLITE_DEFAULTS, SQLITE_RESULT_CODES, SqliteConnection, sqliteCodeName, sqliteErrorKind, walSize } from '@litepool/sqlite-base'
-import type { CheckpointMode, DefaultRow, NativeAdapter, NativeDatabase, NativeStatement, PragmaValue, ResolvedSqliteOptions, RunResult, SqliteDriver, SqliteDriverOptions, SqliteParams, SqliteStatement, SqliteValue } from '@litepool/sqlite-base'
+import { BEGIN_SQL, CHECKPOINT_SQL, checkpointDue, runCheckpointWith, WorkerConnection, chooseCheckpointMode, nextCheckpointStep, classifySqliteError, connectionPragmas, createSqliteDriver, describeValue, PRAGMA_KEYWORD_PATTERN, PRAGMA_NAME_PATTERN, pragmaSql, quoteIdentifier, reclaimZombieHandles, resolveSqliteOptions, restoreConnection, runCheckpoint, SAVEPOINT_SQL, setupConnection, SQL, SQLITE_DEFAULTS, SQLITE_RESULT_CODES, SqliteConnection, sqliteCodeName, sqliteErrorKind, walSize } from '@litepool/sqlite-base'
+import type { AsyncSqliteConnection, WorkerAdapterSpec, CheckpointMode, DefaultRow, NativeAdapter, NativeDatabase, NativeStatement, PragmaValue, ResolvedSqliteOptions, RunResult, SqliteDriver, SqliteDriverOptions, SqliteParams, SqliteStatement, SqliteValue } from '@litepool/sqlite-base'
 import { betterSqlite3 } from '@litepool/driver-better-sqlite3'
-declare const pool: Pool<SqliteConnection>
+declare const pool: Pool<SqliteConnection, AsyncSqliteConnection>
+declare const worker: WorkerConnection
+declare const w: AsyncSqliteConnection
+declare function handle(row: DefaultRow): void
 declare const c: SqliteConnection
 declare const connection: SqliteConnection
 declare const writer: SqliteConnection
@@ -79,13 +87,13 @@ declare function close(): void
 `,
   'driver-better-sqlite3': `
 import { createPool, type Pool } from '@litepool/pool-core'
-import { betterSqlite3, type BetterSqlite3Database, type BetterSqlite3Options, type BetterSqlite3Statement, type SqliteConnection } from '@litepool/driver-better-sqlite3'
+import { betterSqlite3, betterSqlite3Adapter, type BetterSqlite3Database, type BetterSqlite3Options, type BetterSqlite3Statement, type SqliteConnection } from '@litepool/driver-better-sqlite3'
 declare const pool: Pool<SqliteConnection<BetterSqlite3Database>>
 declare const connection: SqliteConnection<BetterSqlite3Database>
 `,
   'driver-node-sqlite': `
 import { createPool, type Pool } from '@litepool/pool-core'
-import { nodeSqlite, type NodeSqliteBackend, type NodeSqliteDatabase, type NodeSqliteDriver, type NodeSqliteOptions, type NodeSqliteStatement, type SqliteConnection } from '@litepool/driver-node-sqlite'
+import { nodeSqlite, nodeSqliteAdapter, type NodeSqliteBackend, type NodeSqliteDatabase, type NodeSqliteDriver, type NodeSqliteOptions, type NodeSqliteStatement, type SqliteConnection } from '@litepool/driver-node-sqlite'
 declare const pool: Pool<SqliteConnection<NodeSqliteDatabase>>
 declare const connection: SqliteConnection<NodeSqliteDatabase>
 `,
@@ -94,7 +102,7 @@ import { expect } from 'vitest'
 import type { Pool } from '@litepool/pool-core'
 import type { SqliteConnection, SqliteDriver } from '@litepool/sqlite-base'
 import { betterSqlite3 } from '@litepool/driver-better-sqlite3'
-import { CONTRACT_SCENARIOS, countOpenFiles, createScenarioContext, forkChild, gate, killAll, runDriverContract, runDriverStress, scenarios, STRESS_SCENARIOS, unknownGapKeys, within } from '@litepool/driver-testkit'
+import { CONTRACT_SCENARIOS, countOpenFiles, countThreads, settlesTo, createScenarioContext, forkChild, gate, killAll, runDriverContract, runDriverStress, scenarios, STRESS_SCENARIOS, unknownGapKeys, within } from '@litepool/driver-testkit'
 import type { Child, ChildResult, ContractOptions, DriverHarness, Gate, JsonValue, OpenFiles, Scenario, ScenarioContext } from '@litepool/driver-testkit'
 import type { ChildMessage, ParentMessage } from '${SRC}/driver-testkit/src/protocol.js'
 declare const pool: Pool<SqliteConnection>
@@ -108,6 +116,7 @@ declare const child: Child
 declare const children: readonly Child[]
 declare const release: Gate
 declare const run: Scenario['run']
+declare const before: number | undefined
 `,
   kysely: `
 import { Kysely, type Generated } from 'kysely'
@@ -116,10 +125,11 @@ import type { SqliteConnection } from '@litepool/sqlite-base'
 import { betterSqlite3 } from '@litepool/driver-better-sqlite3'
 import { nodeSqlite } from '@litepool/driver-node-sqlite'
 import { LitepoolAdapter, LitepoolDialect } from '@litepool/kysely'
-import type { AbortOptions, DialectConnection, DialectPool, DialectStatement, LitepoolDialectConfig } from '@litepool/kysely'
+import type { AbortOptions, DialectConnection, DialectPool, DialectStatement, DialectWorkerConnection, LitepoolDialectConfig } from '@litepool/kysely'
+import type { AsyncSqliteConnection } from '@litepool/sqlite-base'
 import { planRawSql } from '${SRC}/kysely/src/classify.js'
 interface Database { person: { id: Generated<number>; name: string } }
-declare const pool: Pool<SqliteConnection>
+declare const pool: Pool<SqliteConnection, AsyncSqliteConnection>
 declare const connection: DialectConnection
 declare const db: Kysely<Database>
 `,

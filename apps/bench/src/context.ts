@@ -23,7 +23,7 @@ export interface SuiteContext {
  */
 export function fileError(
   ctx: Pick<SuiteContext, 'busy' | 'failures'>,
-  entry: { suite: string; subject: Subject; where: string },
+  entry: { suite: string; subject: Pick<Subject, 'id' | 'family'>; where: string },
   error: unknown,
 ): void {
   const record = {

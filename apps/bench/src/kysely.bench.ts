@@ -16,7 +16,7 @@
  */
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises'
 import { betterSqlite3 } from '@litepool/driver-better-sqlite3'
-import { createPool, silentLogger } from '@litepool/pool-core'
+import { createPool, type PoolStatus, silentLogger } from '@litepool/pool-core'
 import Database from 'better-sqlite3'
 import { type Dialect, Kysely, SqliteDialect } from 'kysely'
 import { fileError, STEP_TIMEOUT_MS, type SuiteContext, withTimeout } from './context.js'
@@ -36,11 +36,17 @@ function litepoolDialect(): Promise<DialectFactory> {
   return dialectClass
 }
 
+/** What the threads suite reads of the pool under a LitepoolDialect. */
+export interface PoolView {
+  status(): PoolStatus
+  readonly slowStatements: readonly string[]
+}
+
 /** Kysely on a litepool pool: reads on readers, writes and transactions on the writer lane. */
-async function openLitepoolKysely(
+export async function openLitepoolKysely(
   filename: string,
   readers = 4,
-): Promise<{ db: Kysely<BenchDatabase>; close: () => Promise<void> }> {
+): Promise<{ db: Kysely<BenchDatabase>; pool: PoolView; close: () => Promise<void> }> {
   const pool = createPool({
     driver: betterSqlite3({ filename }),
     readers: { min: 1, max: readers },
@@ -51,6 +57,7 @@ async function openLitepoolKysely(
   const db = new Kysely<BenchDatabase>({ dialect: new LitepoolDialect({ pool }) })
   return {
     db,
+    pool,
     close: async () => {
       await db.destroy() // the dialect leaves a pool it was handed open
       await pool.close()
@@ -81,7 +88,7 @@ export const kyselyLitepoolSubject: Subject = {
 }
 
 /** Kysely's SqliteDialect on one better-sqlite3 connection, as the `kysely` subject opens it. */
-function openBuiltinKysely(filename: string): Kysely<BenchDatabase> {
+export function openBuiltinKysely(filename: string): Kysely<BenchDatabase> {
   const database = new Database(filename)
   database.pragma('journal_mode = WAL')
   database.pragma('synchronous = NORMAL')

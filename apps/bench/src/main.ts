@@ -30,10 +30,11 @@ import type {
 } from './results.js'
 import { FULL, QUICK } from './settings.js'
 import { BASELINE, pickSubjects } from './subjects/index.js'
+import { runThreadsSuite, type ThreadsResult, threadsSteps } from './threads.bench.js'
 import { runThroughput, throughputSteps } from './throughput.bench.js'
 import { WORKLOADS, type WorkloadId, workload } from './workloads.js'
 
-const SUITES = ['throughput', 'contention', 'growth', 'kysely'] as const
+const SUITES = ['throughput', 'contention', 'growth', 'kysely', 'threads'] as const
 type Suite = (typeof SUITES)[number]
 
 const NOTES = [
@@ -91,7 +92,8 @@ async function main(): Promise<number> {
     (suites.includes('throughput') ? throughputSteps(plan) : 0) +
     (suites.includes('contention') ? contentionSteps(plan) : 0) +
     (suites.includes('growth') ? growthSteps(plan) : 0) +
-    (suites.includes('kysely') ? kyselySteps(plan) : 0)
+    (suites.includes('kysely') ? kyselySteps(plan) : 0) +
+    (suites.includes('threads') ? threadsSteps(plan) : 0)
   const progress = new Progress(steps)
   const fixtures = new Fixtures()
   const failures: Failure[] = []
@@ -108,11 +110,13 @@ async function main(): Promise<number> {
   let contention: ContentionRow[] = []
   let growth: GrowthRow[] = []
   let kysely: KyselyRow[] = []
+  let threads: ThreadsResult | undefined
   try {
     if (suites.includes('throughput')) throughput = await runThroughput(ctx)
     if (suites.includes('contention')) contention = await runContentionSuite(ctx)
     if (suites.includes('growth')) growth = await runGrowth(ctx)
     if (suites.includes('kysely')) kysely = await runKyselySuite(ctx)
+    if (suites.includes('threads')) threads = await runThreadsSuite(ctx)
   } finally {
     fixtures.dispose()
   }
@@ -138,6 +142,7 @@ async function main(): Promise<number> {
     contention,
     growth,
     kysely,
+    ...(threads === undefined ? {} : { threads }),
     busy,
     failures,
     notes: NOTES,

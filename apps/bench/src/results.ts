@@ -1,5 +1,6 @@
 import type { KyselyRow } from './kysely.bench.js'
 import type { SubjectInfo } from './subjects/index.js'
+import type { ThreadsResult } from './threads.bench.js'
 import type { WorkloadId } from './workloads.js'
 
 /** One cell of the throughput suite. */
@@ -109,6 +110,8 @@ export interface BenchResult {
   readonly growth: readonly GrowthRow[]
   /** Issue 7's Kysely suite (absent from results written before it existed). */
   readonly kysely?: readonly KyselyRow[]
+  /** The threads suite: worker-thread readers (absent from results written before it existed). */
+  readonly threads?: ThreadsResult
   readonly busy: readonly BusyCell[]
   readonly failures: readonly Failure[]
   readonly notes: readonly string[]

@@ -27,6 +27,29 @@ export interface Settings {
     readonly callers: readonly number[]
     readonly timing: Timing
   }
+  /** The threads suite (worker-thread readers): windows of the caller-driven cells, loop sizes. */
+  readonly threads: ThreadsSettings
+}
+
+/** Settings of the threads suite (`src/threads.bench.ts`). */
+export interface ThreadsSettings {
+  /** Rounds of every cell (subjects in a rotating order; the median round is reported). */
+  readonly rounds: number
+  /** Measured window of one round of the slow-read and read/write cells, ms. */
+  readonly windowMs: number
+  /** Unmeasured run of the workload before each round, ms. */
+  readonly warmupMs: number
+  /** Unmeasured run right after a subject opens (worker threads start here), ms. */
+  readonly openWarmupMs: number
+  /** One round of the sustained-writes cell, ms (a fresh file per round). */
+  readonly sustainedMs: number
+  /** Rounds of the sustained-writes cell. */
+  readonly sustainedRounds: number
+  /** tinybench timing of the worker round-trip cell. */
+  readonly timing: Timing
+  /** Operations per round of the one-caller loop cell, and its rounds. */
+  readonly loopOps: number
+  readonly loopRounds: number
 }
 
 export const QUICK: Settings = {
@@ -43,6 +66,17 @@ export const QUICK: Settings = {
     callers: [1, 256],
     timing: { timeMs: 60, warmupMs: 15 },
   },
+  threads: {
+    rounds: 1,
+    windowMs: 300,
+    warmupMs: 50,
+    openWarmupMs: 500,
+    sustainedMs: 800,
+    sustainedRounds: 1,
+    timing: { timeMs: 60, warmupMs: 15 },
+    loopOps: 20_000,
+    loopRounds: 3,
+  },
 }
 
 export const FULL: Settings = {
@@ -58,6 +92,17 @@ export const FULL: Settings = {
     poolSizes: [1, 2, 4, 8],
     callers: [1, 4, 16, 64, 256, 1024],
     timing: { timeMs: 300, warmupMs: 100 },
+  },
+  threads: {
+    rounds: 5,
+    windowMs: 2_000,
+    warmupMs: 250,
+    openWarmupMs: 1_500,
+    sustainedMs: 4_000,
+    sustainedRounds: 3,
+    timing: { timeMs: 160, warmupMs: 40 },
+    loopOps: 100_000,
+    loopRounds: 7,
   },
 }
 

@@ -13,4 +13,10 @@ export type {
   OwnedPoolConfig,
 } from './config.js'
 export { LitepoolDialect } from './dialect.js'
-export type { AbortOptions, DialectConnection, DialectPool, DialectStatement } from './types.js'
+export type {
+  AbortOptions,
+  DialectConnection,
+  DialectPool,
+  DialectStatement,
+  DialectWorkerConnection,
+} from './types.js'

@@ -3,19 +3,23 @@ import { describe, expect, it } from 'vitest'
 import { DRIVERS, makeDb, makePool, seed } from './setup.js'
 
 /** A read that takes milliseconds: a recursive count the planner cannot shortcut. */
-const SLOW = sql<{ n: number }>`with recursive c(i) as (select 1 union all select i + 1 from c where i < 300000) select count(*) as n from c`
+const SLOW = sql<{
+  n: number
+}>`with recursive c(i) as (select 1 union all select i + 1 from c where i < 300000) select count(*) as n from c`
 
 for (const d of DRIVERS) {
   describe(`${d.variant}: reads off the main thread`, () => {
-    it('a select seen to be slow runs on a worker-thread reader from then on; point selects stay on the main thread', async () => {
+    it('a select seen to be slow (twice in a row) runs on a worker-thread reader from then on; point selects stay on the main thread', async () => {
       const pool = makePool(d, { workers: { max: 1, slowMs: 1 } })
       const db = makeDb(pool)
       await seed(db)
       expect(await db.selectFrom('person').select('name').where('id', '=', 1).execute()).toEqual([
         { name: 'Ada' },
       ])
-      const first = await SLOW.execute(db) // measured on the main thread
-      expect(first.rows).toEqual([{ n: 300000 }])
+      for (let run = 0; run < 2; run++) {
+        // Measured on the main thread: two slow runs in a row move it.
+        expect((await SLOW.execute(db)).rows).toEqual([{ n: 300000 }])
+      }
       expect(pool.slowStatements).toHaveLength(1)
       expect(pool.status().workers.open).toBe(0)
       const second = await SLOW.execute(db)
@@ -45,7 +49,9 @@ for (const d of DRIVERS) {
     it('execute() on a worker gives the same rows as on the main thread, blobs included', async () => {
       const main = makeDb(makePool(d, { workers: { route: 'main' } }))
       const worker = makeDb(makePool(d, { workers: { route: 'worker' } }))
-      const query = sql<Record<string, unknown>>`select 1 as i, 2.5 as r, 'x' as t, null as n, x'00ff' as b`
+      const query = sql<
+        Record<string, unknown>
+      >`select 1 as i, 2.5 as r, 'x' as t, null as n, x'00ff' as b`
       const a = (await query.execute(main)).rows
       const b = (await query.execute(worker)).rows
       expect(b.map((row) => ({ ...row, b: [...(row.b as Uint8Array)] }))).toEqual(

@@ -16,7 +16,7 @@ import { consoleLogger } from './logger.js'
  * })
  * ```
  */
-export interface PoolOptions<C, W = never> {
+export interface PoolOptions<C, W = unknown> {
   /** The database driver, e.g. `betterSqlite3({ filename })`. */
   readonly driver: Driver<C, W>
   /** Name used in metrics, events and logs. Default: the driver's target. */

@@ -5,9 +5,9 @@
  *
  * `C` is the connection type the driver hands to user callbacks (for the SQLite drivers, a
  * connection with `run`/`get`/`all`/`iterate`/`exec`/`prepare`). `W` is the type of its
- * worker-hosted readers (see {@link Driver.workers}), `never` for a driver without them.
+ * worker-hosted readers (see {@link Driver.workers}), `unknown` when not named.
  */
-export interface Driver<C, W = never> {
+export interface Driver<C, W = unknown> {
   /** Short driver name for logs and errors, e.g. `better-sqlite3`. */
   readonly name: string
   /** What the driver connects to (for SQLite, the file path); named in errors and events. */

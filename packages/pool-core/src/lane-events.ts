@@ -3,12 +3,32 @@
  * only while someone listens) and log lines — for borrows, returns, timeouts, opens and closes.
  */
 import { now, turnNow } from './clock.js'
+import type { ResolvedOptions } from './config.js'
+import type { MaybePromise } from './driver.js'
 import type { CloseReason, Entry } from './entry.js'
 import { AcquireTimeoutError } from './errors.js'
 import { channels } from './events.js'
-import type { LaneContext } from './lane.js'
 import { captureBorrowStack, endLeakWatch, watchForLeak } from './leak.js'
-import { describeStatus, type LaneRole, type Purpose } from './status.js'
+import type { MetricsRecorder } from './metrics.js'
+import { describeStatus, type LaneRole, type PoolStatus, type Purpose } from './status.js'
+
+/** What a lane needs from its pool. */
+export interface LaneContext<C> {
+  /** The pool's options (shared by every lane, whatever its connection type). */
+  readonly options: ResolvedOptions<unknown>
+  /** Never read: keeps `C` in the type so each lane's helpers stay typed by its connections. */
+  readonly connection?: C
+  readonly metrics: MetricsRecorder
+  /** The pool's status, for timeout errors. */
+  status(): PoolStatus
+}
+
+/** How a lane opens, closes and pings its connections (the driver's, or its worker readers'). */
+export interface LaneOps<C> {
+  open(): Promise<C>
+  close(connection: C): MaybePromise<void>
+  ping(connection: C): MaybePromise<void>
+}
 
 /**
  * Whether borrows are timed precisely: once `pool.metrics()` was called, with leak detection on,

@@ -1,10 +1,10 @@
 import { now, turnNow } from './clock.js'
-import type { ResolvedOptions } from './config.js'
-import type { MaybePromise } from './driver.js'
 import { type CloseReason, Entry, lastSeenAlive, transition } from './entry.js'
 import { AcquireAbortedError, ConnectionHealthError, PoolClosedError } from './errors.js'
 import {
   errorMessage,
+  type LaneContext,
+  type LaneOps,
   recordBorrow,
   recordReturn,
   reportCloseFailure,
@@ -14,27 +14,8 @@ import {
   reportHealthFailure,
   timeoutError,
 } from './lane-events.js'
-import type { MetricsRecorder } from './metrics.js'
-import type { LaneRole, LaneStatus, PoolStatus, Purpose } from './status.js'
+import type { LaneRole, LaneStatus, Purpose } from './status.js'
 import { type Waiter, WaiterQueue } from './waiters.js'
-
-/** What a lane needs from its pool. */
-export interface LaneContext<C> {
-  /** The pool's options (shared by every lane, whatever its connection type). */
-  readonly options: ResolvedOptions<unknown>
-  /** Never read: keeps `C` in the type so each lane's helpers stay typed by its connections. */
-  readonly connection?: C
-  readonly metrics: MetricsRecorder
-  /** The pool's status, for timeout errors. */
-  status(): PoolStatus
-}
-
-/** How a lane opens, closes and pings its connections (the driver's, or its worker readers'). */
-export interface LaneOps<C> {
-  open(): Promise<C>
-  close(connection: C): MaybePromise<void>
-  ping(connection: C): MaybePromise<void>
-}
 
 /** Longest pause between attempts to open a connection after consecutive failures. */
 const MAX_CONNECT_BACKOFF_MS = 5_000
@@ -44,6 +25,8 @@ const MAX_CONNECT_BACKOFF_MS = 5_000
  * (max 1) and the reader lane. Idle connections are a stack (the warmest is reused first; the
  * coldest sit at the bottom where the idle timeout finds them).
  */
+export type { LaneContext, LaneOps } from './lane-events.js'
+
 export class Lane<C> {
   readonly #all = new Set<Entry<C>>()
   readonly #idle: Entry<C>[] = []

@@ -45,7 +45,7 @@ export type ParamsOf<C> = C extends { get(sql: string, params?: infer P): unknow
  * await pool.close()
  * ```
  */
-export class Pool<C extends object, W = never> {
+export class Pool<C extends object, W = unknown> {
   readonly #options: ResolvedOptions<C, W>
   readonly #writer: Lane<C>
   /** Undefined when the driver cannot open readers (a private in-memory database). */
@@ -493,6 +493,6 @@ export class Pool<C extends object, W = never> {
  * const pool = createPool({ driver: betterSqlite3({ filename: 'app.db' }), readers: { min: 1, max: 4 } })
  * ```
  */
-export function createPool<C extends object, W = never>(options: PoolOptions<C, W>): Pool<C, W> {
+export function createPool<C extends object, W = unknown>(options: PoolOptions<C, W>): Pool<C, W> {
   return new Pool(options)
 }

@@ -108,7 +108,10 @@ export class Queries<C, W> {
     const scope = this.#host.scope()
     if (scope) return runInScope(scope, run.main)
     const cost = this.#router.of(key)
+    const learn = this.#learns(options?.thread)
     if (this.#thread(cost, options?.thread) === 'worker') {
+      if (!learn)
+        return this.#borrowWorker(options).then((entry) => this.workers.run(entry, run.worker))
       return this.#borrowWorker(options).then((entry) =>
         this.workers.run(entry, (w) => {
           const started = now()
@@ -119,7 +122,7 @@ export class Queries<C, W> {
         }),
       )
     }
-    if (!this.#router.shouldTime(cost)) return this.#host.readMain(run.main, options)
+    if (!learn || !this.#router.shouldTime(cost)) return this.#host.readMain(run.main, options)
     return this.#host.readMain((c) => {
       const started = now()
       const value = run.main(c)
@@ -152,7 +155,7 @@ export class Queries<C, W> {
       const started = now()
       rows = (entry.connection as Queryable).iterate(sql, params)
       let step = rows.next() // the first step does the work of a sort or scan: time it
-      this.#router.record(cost, now() - started)
+      if (this.#learns(options?.thread)) this.#router.record(cost, now() - started)
       for (; step.done !== true; step = rows.next()) yield step.value as Row
     } catch (error) {
       failure = error
@@ -188,7 +191,7 @@ export class Queries<C, W> {
       )
       let first = true
       for await (const row of rows) {
-        if (first) this.#router.record(cost, now() - started)
+        if (first && this.#learns(options?.thread)) this.#router.record(cost, now() - started)
         first = false
         yield row as Row
       }
@@ -199,6 +202,15 @@ export class Queries<C, W> {
     } finally {
       await this.workers.giveBack(entry, failure)
     }
+  }
+
+  /**
+   * Whether this call's timing teaches the router: only calls routed `auto` (a forced call's
+   * cost says nothing about where the statement belongs, and a first worker call would count
+   * the new thread's warm-up against it).
+   */
+  #learns(choice: ThreadChoice | undefined): boolean {
+    return this.workers.lane !== undefined && (choice ?? this.#options.workers.route) === 'auto'
   }
 
   /** Where a routed read runs: the call's choice, else the pool's, else the key's cost. */

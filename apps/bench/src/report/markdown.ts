@@ -2,6 +2,7 @@ import type { BenchResult, ContentionRow, GrowthRow, ThroughputRow } from '../re
 import type { SubjectInfo } from '../subjects/index.js'
 import { contentionScope, formatCount, formatMs, formatOps, formatRatio } from './format.js'
 import { formatTarget, headlines, kyselyRatio, missingCell, ratio, subjectsIn } from './ratios.js'
+import { threadsMarkdown } from './threads.js'
 
 /** A Markdown table from a header row and body rows (cells are escaped for `|`). */
 export function mdTable(header: readonly string[], body: readonly (readonly string[])[]): string {
@@ -242,6 +243,7 @@ export function renderMarkdown(
   out.push(...contentionSection(result))
   if (result.contention.length > 0) out.push(`![contention](${chartFiles.contention})`, '')
   out.push(...kyselySection(result))
+  out.push(...threadsMarkdown(result, mdTable))
   out.push(...growthSection(result))
   if (result.growth.length > 0) out.push(`![growth](${chartFiles.growth})`, '')
   out.push('## Subjects', '')

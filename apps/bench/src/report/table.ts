@@ -1,6 +1,7 @@
 import type { BenchResult } from '../results.js'
 import { contentionScope, formatMs, formatOps, formatRatio } from './format.js'
 import { formatTarget, headlines, kyselyRatio, missingCell, ratio, subjectsIn } from './ratios.js'
+import { threadsTerminal } from './threads.js'
 
 /** Left-aligns the first column and right-aligns the rest. */
 export function textTable(header: readonly string[], body: readonly (readonly string[])[]): string {
@@ -87,6 +88,7 @@ export function renderTerminal(result: BenchResult): string {
       '',
     )
   }
+  out.push(...threadsTerminal(result, textTable))
   const heads = headlines(result).filter((h) => h.ratio !== undefined)
   if (heads.length > 0) {
     out.push(

@@ -13,7 +13,7 @@ import { packageVersion } from './versions.js'
 const DEFAULT_SIZE = 5
 
 /** What both generic pools reduce to: borrow a connection, use it, give it back. */
-interface Borrow {
+export interface Borrow {
   use<T>(fn: (connection: BetterSqlite3Connection) => T | Promise<T>): Promise<T>
   close(): Promise<void>
 }
@@ -57,22 +57,7 @@ export const genericPoolSubject: Subject = {
   driver: `better-sqlite3 ${packageVersion('better-sqlite3')}, generic-pool ${packageVersion('generic-pool')}`,
   config: sharedConfig(`{ min: 1, max: ${DEFAULT_SIZE} }`),
   async open(filename: string, options: OpenOptions = {}): Promise<Instance> {
-    const busy = options.busyTimeoutMs ?? BETTER_SQLITE3_DEFAULT_BUSY_MS
-    const pool = genericPool.createPool<BetterSqlite3Connection>(
-      {
-        create: async () => new BetterSqlite3Connection(filename, busy, options.beginImmediate),
-        destroy: async (c) => c.close(),
-      },
-      { min: 1, max: options.poolSize === undefined ? DEFAULT_SIZE : options.poolSize + 1 },
-    )
-    await pool.ready()
-    return instanceOn({
-      use: (fn) => pool.use(async (c) => fn(c)),
-      close: async () => {
-        await pool.drain()
-        await pool.clear()
-      },
-    })
+    return instanceOn(await genericPoolBorrow(filename, options))
   },
 }
 
@@ -84,25 +69,53 @@ export const tarnSubject: Subject = {
   driver: `better-sqlite3 ${packageVersion('better-sqlite3')}, tarn ${packageVersion('tarn')}`,
   config: sharedConfig(`{ min: 1, max: ${DEFAULT_SIZE} }`),
   async open(filename: string, options: OpenOptions = {}): Promise<Instance> {
-    const busy = options.busyTimeoutMs ?? BETTER_SQLITE3_DEFAULT_BUSY_MS
-    const pool = new TarnPool<BetterSqlite3Connection>({
-      create: async () => new BetterSqlite3Connection(filename, busy, options.beginImmediate),
-      destroy: (c) => c.close(),
-      min: 1,
-      max: options.poolSize === undefined ? DEFAULT_SIZE : options.poolSize + 1,
-    })
-    return instanceOn({
-      async use(fn) {
-        const connection = await pool.acquire().promise
-        try {
-          return await fn(connection)
-        } finally {
-          pool.release(connection)
-        }
-      },
-      close: async () => {
-        await pool.destroy()
-      },
-    })
+    return instanceOn(tarnBorrow(filename, options))
   },
+}
+
+/** generic-pool 3 of better-sqlite3 connections, as the subject opens it (`min: 1, max: 5`). */
+export async function genericPoolBorrow(
+  filename: string,
+  options: OpenOptions = {},
+): Promise<Borrow> {
+  const busy = options.busyTimeoutMs ?? BETTER_SQLITE3_DEFAULT_BUSY_MS
+  const pool = genericPool.createPool<BetterSqlite3Connection>(
+    {
+      create: async () => new BetterSqlite3Connection(filename, busy, options.beginImmediate),
+      destroy: async (c) => c.close(),
+    },
+    { min: 1, max: options.poolSize === undefined ? DEFAULT_SIZE : options.poolSize + 1 },
+  )
+  await pool.ready()
+  return {
+    use: (fn) => pool.use(async (c) => fn(c)),
+    close: async () => {
+      await pool.drain()
+      await pool.clear()
+    },
+  }
+}
+
+/** tarn 3 of better-sqlite3 connections, as the subject opens it (`min: 1, max: 5`). */
+export function tarnBorrow(filename: string, options: OpenOptions = {}): Borrow {
+  const busy = options.busyTimeoutMs ?? BETTER_SQLITE3_DEFAULT_BUSY_MS
+  const pool = new TarnPool<BetterSqlite3Connection>({
+    create: async () => new BetterSqlite3Connection(filename, busy, options.beginImmediate),
+    destroy: (c) => c.close(),
+    min: 1,
+    max: options.poolSize === undefined ? DEFAULT_SIZE : options.poolSize + 1,
+  })
+  return {
+    async use(fn) {
+      const connection = await pool.acquire().promise
+      try {
+        return await fn(connection)
+      } finally {
+        pool.release(connection)
+      }
+    },
+    close: async () => {
+      await pool.destroy()
+    },
+  }
 }

@@ -1,4 +1,4 @@
-import knexFactory from 'knex'
+import knexFactory, { type Knex } from 'knex'
 import type { Item, NewItem } from '../model.js'
 import { PEER_BUSY_TIMEOUT } from '../settings.js'
 import type { ContentionWorker, Instance, OpenOptions, Subject } from './types.js'
@@ -25,25 +25,7 @@ export const knexSubject: Subject = {
     'batch transaction': 'knex.transaction() (BEGIN)',
   },
   async open(filename: string, options: OpenOptions = {}): Promise<Instance> {
-    const knex = knexFactory({
-      client: 'better-sqlite3',
-      connection: { filename },
-      useNullAsDefault: true,
-      pool: {
-        ...(options.poolSize === undefined ? {} : { max: options.poolSize + 1 }),
-        afterCreate(
-          connection: { pragma(source: string): unknown },
-          done: (error: Error | null, connection: unknown) => void,
-        ) {
-          connection.pragma('journal_mode = WAL')
-          connection.pragma('synchronous = NORMAL')
-          if (options.busyTimeoutMs !== undefined) {
-            connection.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
-          }
-          done(null, connection)
-        },
-      },
-    })
+    const knex = knexClient(filename, options)
     const pointSelect = (id: number): Promise<Item | undefined> =>
       knex('items').where('id', id).first() as Promise<Item | undefined>
     const worker: ContentionWorker = {
@@ -78,4 +60,27 @@ export const knexSubject: Subject = {
       close: () => knex.destroy(),
     }
   },
+}
+
+/** The knex instance the subject opens: better-sqlite3 client, WAL and NORMAL set in afterCreate. */
+export function knexClient(filename: string, options: OpenOptions = {}): Knex {
+  return knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    pool: {
+      ...(options.poolSize === undefined ? {} : { max: options.poolSize + 1 }),
+      afterCreate(
+        connection: { pragma(source: string): unknown },
+        done: (error: Error | null, connection: unknown) => void,
+      ) {
+        connection.pragma('journal_mode = WAL')
+        connection.pragma('synchronous = NORMAL')
+        if (options.busyTimeoutMs !== undefined) {
+          connection.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
+        }
+        done(null, connection)
+      },
+    },
+  })
 }

@@ -1,7 +1,7 @@
 import { betterSqlite3 } from '@litepool/driver-better-sqlite3'
 import { nodeSqlite } from '@litepool/driver-node-sqlite'
 import { createPool, type Pool, silentLogger } from '@litepool/pool-core'
-import type { SqliteConnection, SqliteDriver } from '@litepool/sqlite-base'
+import type { AsyncSqliteConnection, SqliteConnection, SqliteDriver } from '@litepool/sqlite-base'
 import { type Item, SQL } from '../model.js'
 import type { ContentionWorker, Instance, OpenOptions, Subject } from './types.js'
 import { packageVersion } from './versions.js'
@@ -33,7 +33,7 @@ function litepoolSubject<Raw>(
       'contention transaction': 'pool.transaction() (BEGIN IMMEDIATE on the writer lane)',
     },
     async open(filename: string, options: OpenOptions = {}): Promise<Instance> {
-      const pool: Pool<SqliteConnection<Raw>> = createPool({
+      const pool: Pool<SqliteConnection<Raw>, AsyncSqliteConnection> = createPool({
         driver: makeDriver(filename),
         readers: { min: 1, max: options.poolSize ?? DEFAULT_READERS },
         logger: silentLogger,

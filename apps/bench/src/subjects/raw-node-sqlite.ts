@@ -6,25 +6,29 @@ import type { ContentionWorker, Instance, Subject } from './types.js'
 import { packageVersion } from './versions.js'
 
 // The slice of node:sqlite's DatabaseSync (and of the @photostructure/sqlite shim) used here.
-interface StatementSync {
+export interface StatementSync {
   get(...params: unknown[]): unknown
   all(...params: unknown[]): unknown[]
   run(...params: unknown[]): unknown
 }
-interface DatabaseSync {
+export interface DatabaseSync {
   readonly isTransaction: boolean
   prepare(sql: string): StatementSync
   exec(sql: string): void
   close(): void
 }
-type DatabaseSyncConstructor = new (path: string, options?: { timeout?: number }) => DatabaseSync
+export type DatabaseSyncConstructor = new (
+  path: string,
+  options?: { timeout?: number },
+) => DatabaseSync
 
 const SHIM = '@photostructure/sqlite'
 const hasBuiltin = typeof process.getBuiltinModule === 'function' && isBuiltin('node:sqlite')
 const DEFAULT_BUSY_MS = 5000
 
 let loaded: Promise<DatabaseSyncConstructor> | undefined
-function load(): Promise<DatabaseSyncConstructor> {
+/** node:sqlite's DatabaseSync, or on Node 20 the shim's (loaded once). */
+export function load(): Promise<DatabaseSyncConstructor> {
   loaded ??= hasBuiltin
     ? Promise.resolve(
         (process.getBuiltinModule('node:sqlite') as { DatabaseSync: DatabaseSyncConstructor })
