@@ -73,6 +73,32 @@ class WriterTransaction implements OpenTransaction {
 }
 
 /**
+ * Runs a pool call whose body stays open until Kysely ends the transaction: `call` starts it,
+ * and its body calls `opened(transaction)` once the transaction began. Resolves with that
+ * transaction; rejects when the pool gives up before it opened. `outcome` (given to `make`)
+ * settles when the pool has ended the call (committed or rolled back, connection returned).
+ */
+function holdOpen(
+  call: (opened: (make: (outcome: Promise<void>) => OpenTransaction) => void) => Promise<unknown>,
+): Promise<OpenTransaction> {
+  return new Promise<OpenTransaction>((resolve, reject) => {
+    let began = false
+    let settleOutcome: { resolve: () => void; reject: (error: unknown) => void } | undefined
+    const outcome = new Promise<void>((res, rej) => {
+      settleOutcome = { resolve: res, reject: rej }
+    })
+    outcome.catch(noop) // observed by commit/rollback; unobserved after destroy
+    call((make) => {
+      began = true
+      resolve(make(outcome))
+    }).then(
+      () => settleOutcome?.resolve(),
+      (error: unknown) => (began ? settleOutcome?.reject(error) : reject(error)),
+    )
+  })
+}
+
+/**
  * Begins a transaction on the writer lane in `mode`. Resolves once BEGIN succeeded (after waiting
  * for the writer and for other processes' locks); rejects when the pool gives up first.
  */
@@ -82,28 +108,16 @@ export function beginWriter(
   options: CallOptions | undefined,
   context: BoundContext | undefined,
 ): Promise<OpenTransaction> {
-  return new Promise<OpenTransaction>((resolve, reject) => {
-    let opened = false
-    let settleOutcome: { resolve: () => void; reject: (error: unknown) => void } | undefined
-    const outcome = new Promise<void>((res, rej) => {
-      settleOutcome = { resolve: res, reject: rej }
-    })
-    outcome.catch(noop) // observed by commit/rollback; unobserved after destroy
-    pool
-      .transaction(
-        (connection) =>
-          new Promise<void>((commit, rollback) => {
-            opened = true
-            const settle = (error: unknown) => (error === undefined ? commit() : rollback(error))
-            resolve(new WriterTransaction(connection, settle, outcome))
-          }),
-        { ...options, mode, context },
-      )
-      .then(
-        () => settleOutcome?.resolve(),
-        (error: unknown) => (opened ? settleOutcome?.reject(error) : reject(error)),
-      )
-  })
+  return holdOpen((opened) =>
+    pool.transaction(
+      (connection) =>
+        new Promise<void>((commit, rollback) => {
+          const settle = (error: unknown) => (error === undefined ? commit() : rollback(error))
+          opened((outcome) => new WriterTransaction(connection, settle, outcome))
+        }),
+      { ...options, mode, context },
+    ),
+  )
 }
 
 let savepoints = 0
@@ -245,27 +259,15 @@ export function beginSnapshot(
   pool: DialectPool,
   options: CallOptions | undefined,
 ): Promise<OpenTransaction> {
-  return new Promise<OpenTransaction>((resolve, reject) => {
-    let opened = false
-    let settleOutcome: { resolve: () => void; reject: (error: unknown) => void } | undefined
-    const outcome = new Promise<void>((res, rej) => {
-      settleOutcome = { resolve: res, reject: rej }
-    })
-    outcome.catch(noop) // observed by commit/rollback; unobserved after destroy
-    pool
-      .read(
-        async (connection) => {
-          await connection.exec(BEGIN_SQL.deferred)
-          opened = true
-          await new Promise<void>((end) =>
-            resolve(new SnapshotTransaction(workerRunner(connection), end, outcome)),
-          )
-        },
-        { ...options, thread: 'worker' },
-      )
-      .then(
-        () => settleOutcome?.resolve(),
-        (error: unknown) => (opened ? settleOutcome?.reject(error) : reject(error)),
-      )
-  })
+  return holdOpen((opened) =>
+    pool.read(
+      async (connection) => {
+        await connection.exec(BEGIN_SQL.deferred)
+        await new Promise<void>((end) =>
+          opened((outcome) => new SnapshotTransaction(workerRunner(connection), end, outcome)),
+        )
+      },
+      { ...options, thread: 'worker' },
+    ),
+  )
 }

@@ -71,60 +71,39 @@ for (const d of DRIVERS) {
       })
     })
 
-    it('a read-only transaction reads one snapshot on a worker-thread reader while writes go on', async () => {
-      const pool = makePool(d)
-      const db = makeDb(pool)
-      await seed(db)
-      const result = await db
-        .transaction()
-        .setAccessMode('read only')
-        .execute(async (trx) => {
-          const before = await trx.selectFrom('person').select('name').execute()
-          expect(pool.status().workers.inUse).toBe(1)
-          expect(pool.status().readers.inUse).toBe(0)
-          expect(pool.status().writer.inUse).toBe(false)
-          await db.insertInto('person').values({ name: 'Alan', age: 41 }).execute() // not waiting for us
-          const after = await trx.selectFrom('person').select('name').execute()
-          const write = await trx
-            .deleteFrom('person')
-            .execute()
-            .catch((e: unknown) => e)
-          return { before: before.length, after: after.length, write }
-        })
-      expect(result.before).toBe(3)
-      expect(result.after).toBe(3) // same snapshot
-      expect(result.write).toBeInstanceOf(DatabaseError)
-      expect(result.write).toMatchObject({ kind: 'readonly' })
-      expect(await db.selectFrom('person').select('id').execute()).toHaveLength(4)
-      expect(pool.status().workers).toMatchObject({ inUse: 0, idle: 1 })
-    })
-
-    it('without worker readers (workers.max 0) a read-only transaction takes its snapshot on a main-thread reader', async () => {
-      const pool = makePool(d, { workers: { max: 0 } })
-      const db = makeDb(pool)
-      await seed(db)
-      const result = await db
-        .transaction()
-        .setAccessMode('read only')
-        .execute(async (trx) => {
-          const before = await trx.selectFrom('person').select('name').execute()
-          expect(pool.status().readers.inUse).toBe(1)
-          expect(pool.status().writer.inUse).toBe(false)
-          await db.insertInto('person').values({ name: 'Alan', age: 41 }).execute() // not waiting for us
-          const after = await trx.selectFrom('person').select('name').execute()
-          const write = await trx
-            .deleteFrom('person')
-            .execute()
-            .catch((e: unknown) => e)
-          return { before: before.length, after: after.length, write }
-        })
-      expect(result.before).toBe(3)
-      expect(result.after).toBe(3) // same snapshot
-      expect(result.write).toBeInstanceOf(DatabaseError)
-      expect(result.write).toMatchObject({ kind: 'readonly' })
-      expect(await db.selectFrom('person').select('id').execute()).toHaveLength(4)
-      expect(pool.status().readers.inUse).toBe(0)
-    })
+    for (const [where, options, lane] of [
+      ['a worker-thread reader', {}, 'workers'],
+      ['a main-thread reader when workers.max is 0', { workers: { max: 0 } }, 'readers'],
+    ] as const) {
+      it(`a read-only transaction reads one snapshot on ${where} while writes go on`, async () => {
+        const pool = makePool(d, options)
+        const db = makeDb(pool)
+        await seed(db)
+        const other = lane === 'workers' ? 'readers' : 'workers'
+        const result = await db
+          .transaction()
+          .setAccessMode('read only')
+          .execute(async (trx) => {
+            const before = await trx.selectFrom('person').select('name').execute()
+            expect(pool.status()[lane].inUse).toBe(1)
+            expect(pool.status()[other].inUse).toBe(0)
+            expect(pool.status().writer.inUse).toBe(false)
+            await db.insertInto('person').values({ name: 'Alan', age: 41 }).execute() // not waiting for us
+            const after = await trx.selectFrom('person').select('name').execute()
+            const write = await trx
+              .deleteFrom('person')
+              .execute()
+              .catch((e: unknown) => e)
+            return { before: before.length, after: after.length, write }
+          })
+        expect(result.before).toBe(3)
+        expect(result.after).toBe(3) // same snapshot
+        expect(result.write).toBeInstanceOf(DatabaseError)
+        expect(result.write).toMatchObject({ kind: 'readonly' })
+        expect(await db.selectFrom('person').select('id').execute()).toHaveLength(4)
+        expect(pool.status()[lane].inUse).toBe(0)
+      })
+    }
 
     it('controlled transactions: savepoint, rollbackToSavepoint, releaseSavepoint, commit', async () => {
       const pool = makePool(d)

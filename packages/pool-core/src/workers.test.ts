@@ -586,8 +586,12 @@ describe('routing by measured cost (workers.route auto)', () => {
     const { pool, db } = makePool({ workers: { slowMs: 4 } })
     expect(await pool.routedRead('q', costing(2))).toBe('main:reader')
     expect(pool.slowStatements).toEqual([])
-    expect(await pool.routedRead('q', costing(10))).toBe('main:reader') // average 4.4 > 4
-    expect(pool.slowStatements).toEqual(['q'])
+    // Average 4.4 > 4, but one slow run alone does not move it.
+    expect(await pool.routedRead('q', costing(10))).toBe('main:reader')
+    expect(pool.slowStatements).toEqual([])
+    expect(await pool.routedRead('q', costing(10))).toBe('main:reader') // the next still runs here
+    expect(db.workers).toHaveLength(0)
+    expect(pool.slowStatements).toEqual(['q']) // two slow runs in a row, average 6.08 > 4
     expect(await pool.routedRead('q', costing(10, 5))).toBe('worker:1')
     expect(await pool.routedRead('q', costing(10, 5))).toBe('worker:1')
     expect(db.workers).toHaveLength(1)
@@ -601,12 +605,15 @@ describe('routing by measured cost (workers.route auto)', () => {
     const { pool } = makePool({ workers: { slowMs: 4 } })
     const where: string[] = []
     where.push(await pool.routedRead('q', costing(2)))
-    where.push(await pool.routedRead('q', costing(10))) // 4.4: to a worker
-    // Worker runs of 0 ms: 4.4 · 0.7^k falls below 1 at k = 5.
-    for (let i = 0; i < 6; i++) where.push(await pool.routedRead('q', costing(0, 0)))
+    where.push(await pool.routedRead('q', costing(10))) // 4.4
+    where.push(await pool.routedRead('q', costing(10))) // 6.08, second slow run: to a worker
+    // Worker runs of 0 ms: 6.08 · 0.7^k falls below 1 at k = 6.
+    for (let i = 0; i < 7; i++) where.push(await pool.routedRead('q', costing(0, 0)))
     expect(where).toEqual([
       'main:reader',
       'main:reader',
+      'main:reader',
+      'worker:1',
       'worker:1',
       'worker:1',
       'worker:1',
@@ -621,6 +628,9 @@ describe('routing by measured cost (workers.route auto)', () => {
     vi.useFakeTimers()
     const { pool } = makePool({ workers: { slowMs: 4 } })
     await pool.routedRead('q', costing(20)) // 20 > 4
+    expect(pool.slowStatements).toEqual([])
+    await pool.routedRead('q', costing(20))
+    expect(pool.slowStatements).toEqual(['q'])
     const where: string[] = []
     for (let i = 0; i < 20; i++) where.push(await pool.routedRead('q', costing(0, 2)))
     expect(new Set(where)).toEqual(new Set(['worker:1']))
@@ -632,8 +642,15 @@ describe('routing by measured cost (workers.route auto)', () => {
     const { pool } = makePool({ workers: { slowMs: 2 } })
     const where: string[] = []
     for (let i = 0; i < 8; i++) where.push(await pool.routedRead('q', costing(0)))
-    // Slow from now on, but runs 9..23 are not timed; run 24 is: 0 · 0.7 + 10 · 0.3 = 3 > 2.
+    // Slow from now on, but runs 9..23 are not timed; run 24 is: 0 · 0.7 + 10 · 0.3 = 3 > 2,
+    // the first slow timed run: not enough.
     for (let i = 0; i < 16; i++) where.push(await pool.routedRead('q', costing(10)))
+    expect(pool.slowStatements).toEqual([])
+    // Runs 25..39 are not timed (they neither count nor reset the count); run 40 is: 5.1.
+    for (let i = 0; i < 15; i++) where.push(await pool.routedRead('q', costing(10)))
+    expect(pool.slowStatements).toEqual([])
+    where.push(await pool.routedRead('q', costing(10)))
+    expect(where).toHaveLength(40)
     expect(where.every((w) => w === 'main:reader')).toBe(true)
     expect(pool.slowStatements).toEqual(['q'])
     expect(await pool.routedRead('q', costing(10))).toBe('worker:1')
@@ -648,6 +665,8 @@ describe('routing by measured cost (workers.route auto)', () => {
     }
     expect(await pool.get('slow')).toBe(7)
     expect(await pool.get('fast')).toBe(1)
+    expect(pool.slowStatements).toEqual([])
+    expect(await pool.all('slow')).toEqual([{ key: 'slow', value: 7 }]) // the same key's 2nd run
     expect(db.workerCalls).toEqual([])
     expect(pool.slowStatements).toEqual(['slow'])
     expect(await pool.get('slow', [1])).toBe(7)
@@ -671,6 +690,8 @@ describe('routing by measured cost (workers.route auto)', () => {
       { key: 'e2', value: 2 },
     ]
     expect(await collect(pool.iterate('e'))).toEqual(rows)
+    expect(pool.slowStatements).toEqual([])
+    expect(await collect(pool.iterate('e'))).toEqual(rows)
     expect(db.workerCalls).toEqual([])
     expect(pool.slowStatements).toEqual(['e'])
     expect(await collect(pool.iterate('e'))).toEqual(rows)
@@ -682,10 +703,12 @@ describe('routing by measured cost (workers.route auto)', () => {
     const { pool, db } = makePool({ workers: { slowMs: 4 } })
     seed(db, { x: 5 })
     await pool.routedRead('q', costing(20))
+    await pool.routedRead('q', costing(20))
     expect(pool.slowStatements).toEqual(['q'])
     expect(await pool.routedRead('q', costing(0), { thread: 'main' })).toBe('main:reader')
     expect(await pool.routedRead('new', costing(0), { thread: 'worker' })).toBe('worker:1')
     expect(await pool.routedRead('q', costing(0), { thread: 'auto' })).toBe('worker:1')
+    expect(await pool.routedRead('new', costing(0))).toBe('main:reader') // auto: a new key
     expect(await pool.get('x', undefined, { thread: 'worker' })).toBe(5)
     expect(db.workerCalls.map((c) => c.sql)).toEqual(['x'])
     expect(await collect(pool.iterate('x', undefined, { thread: 'worker' }))).toEqual([
@@ -698,7 +721,14 @@ describe('routing by measured cost (workers.route auto)', () => {
     vi.useFakeTimers()
     const { pool, db } = makePool({ workers: { route: 'main', slowMs: 4 } })
     for (let i = 0; i < 3; i++) expect(await pool.routedRead('q', costing(20))).toBe('main:reader')
-    expect(pool.slowStatements).toEqual(['q']) // measured, but the pool's route wins
+    expect(pool.slowStatements).toEqual([]) // routed 'main' by the pool: not measured
+    // A call routed 'auto' is measured, from the start: two slow runs move the key.
+    expect(await pool.routedRead('q', costing(20), { thread: 'auto' })).toBe('main:reader')
+    expect(pool.slowStatements).toEqual([])
+    expect(await pool.routedRead('q', costing(20), { thread: 'auto' })).toBe('main:reader')
+    expect(pool.slowStatements).toEqual(['q'])
+    expect(db.workers).toHaveLength(0)
+    expect(await pool.routedRead('q', costing(0))).toBe('main:reader') // the pool's route wins
     expect(await pool.routedRead('q', costing(0), { thread: 'auto' })).toBe('worker:1')
     expect(await pool.routedRead('q', costing(0), { thread: 'worker' })).toBe('worker:1')
     expect(db.workers).toHaveLength(1)
@@ -712,6 +742,76 @@ describe('routing by measured cost (workers.route auto)', () => {
     expect(await pool.get('a')).toBe(1)
     expect(await pool.routedRead('fresh', costing(0), { thread: 'main' })).toBe('main:reader')
     expect(db.workerCalls.map((c) => c.sql)).toEqual(['a'])
+  })
+
+  it('calls forcing their thread never teach the router: not slow runs, nor record counts', async () => {
+    vi.useFakeTimers()
+    const { pool, db } = makePool({ workers: { slowMs: 4 } })
+    seed(db, { g: 1, e1: 2 })
+    db.onQuery = (sql) => {
+      if (sql === 'g' || sql === 'e') vi.advanceTimersByTime(20) // slow on either thread
+    }
+    // Slow forced calls, on both threads, by every helper: nothing is recorded as slow.
+    for (let i = 0; i < 3; i++) {
+      expect(await pool.routedRead('q', costing(20, 20), { thread: 'main' })).toBe('main:reader')
+      expect(await pool.routedRead('q', costing(20, 20), { thread: 'worker' })).toBe('worker:1')
+      expect(await pool.get('g', undefined, { thread: 'main' })).toBe(1)
+      expect(await pool.all('g', undefined, { thread: 'worker' })).toEqual([{ key: 'g', value: 1 }])
+      await collect(pool.iterate('e', undefined, { thread: 'main' }))
+      await collect(pool.iterate('e', undefined, { thread: 'worker' }))
+    }
+    expect(pool.slowStatements).toEqual([])
+    // Auto calls then see the keys as new: on the main thread, first runs timed.
+    expect(await pool.routedRead('q', costing(0))).toBe('main:reader')
+    expect(await pool.get('g')).toBe(1)
+    expect(await collect(pool.iterate('e'))).toEqual([{ key: 'e1', value: 2 }])
+    expect(pool.slowStatements).toEqual([])
+
+    // Record counts: 8 forced runs of a key would, if counted, start its sampling, and the
+    // two slow auto runs after them would go untimed. Uncounted, they are timed and move it.
+    for (let i = 0; i < 8; i++) await pool.routedRead('k', costing(0), { thread: 'main' })
+    for (let i = 0; i < 8; i++) await pool.routedRead('k', costing(0), { thread: 'worker' })
+    expect(await pool.routedRead('k', costing(10))).toBe('main:reader')
+    expect(await pool.routedRead('k', costing(10))).toBe('main:reader')
+    expect(pool.slowStatements).toEqual(['k'])
+    expect(await pool.routedRead('k', costing(10))).toBe('worker:1')
+  })
+
+  it('a forced worker call of a new key does not make it route to workers under auto', async () => {
+    vi.useFakeTimers()
+    const { pool } = makePool({ workers: { slowMs: 4 } })
+    // Slow worker round trips (e.g. a thread's warm-up), forced, several in a row.
+    for (let i = 0; i < 4; i++) {
+      expect(await pool.routedRead('new', costing(0, 20), { thread: 'worker' })).toBe('worker:1')
+    }
+    expect(pool.slowStatements).toEqual([])
+    expect(await pool.routedRead('new', costing(0, 20))).toBe('main:reader')
+    expect(await pool.routedRead('new', costing(0, 20), { thread: 'auto' })).toBe('main:reader')
+    expect(pool.slowStatements).toEqual([])
+  })
+
+  it("workers.route: 'worker' and 'main' pools do not teach the router either", async () => {
+    vi.useFakeTimers()
+    const { pool } = makePool({ workers: { route: 'worker', slowMs: 4 } })
+    for (let i = 0; i < 4; i++) {
+      expect(await pool.routedRead('q', costing(20, 20))).toBe('worker:1')
+      expect(await pool.routedRead('q', costing(20, 20), { thread: 'main' })).toBe('main:reader')
+    }
+    expect(pool.slowStatements).toEqual([])
+    // Routed 'auto' by the call: the key is new, on the main thread, and learns from here.
+    expect(await pool.routedRead('q', costing(20), { thread: 'auto' })).toBe('main:reader')
+    expect(await pool.routedRead('q', costing(20), { thread: 'auto' })).toBe('main:reader')
+    expect(pool.slowStatements).toEqual(['q'])
+    expect(await pool.routedRead('q', costing(0), { thread: 'auto' })).toBe('worker:1')
+
+    const { pool: onMain } = makePool({ workers: { route: 'main', slowMs: 4 } })
+    for (let i = 0; i < 8; i++) await onMain.routedRead('m', costing(20))
+    expect(onMain.slowStatements).toEqual([])
+    // Not counted either: the first auto runs are timed, so two slow ones move the key.
+    expect(await onMain.routedRead('m', costing(20), { thread: 'auto' })).toBe('main:reader')
+    expect(onMain.slowStatements).toEqual([])
+    expect(await onMain.routedRead('m', costing(20), { thread: 'auto' })).toBe('main:reader')
+    expect(onMain.slowStatements).toEqual(['m'])
   })
 
   it("inside a transaction runs on the transaction's connection, whatever the route", async () => {
