@@ -95,6 +95,7 @@ const STABLE_KEYS = [
   'workers.close-during-worker-query',
   'workers.worker-lane-waits',
   'workers.checkpoint-off-main-thread',
+  'workers.slow-beside-fast',
   'workers.mixed-callers-with-faults',
 ]
 

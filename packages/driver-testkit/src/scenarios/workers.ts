@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { AcquireTimeoutError, DatabaseError, PoolClosedError } from '@litepool/pool-core'
 import {
   type SqliteConnection,
@@ -375,6 +376,60 @@ export const workerScenarios: readonly Scenario[] = scenarios('workers', [
       await t.close(writer)
       await pool.close()
       expect(walSize(t.filename)).toBe(0)
+    },
+  },
+  {
+    key: 'slow-beside-fast',
+    title:
+      'with the default configuration, slow reads beside point reads stall neither the event loop nor the point reads',
+    timeoutMs: 60_000,
+    async run(t) {
+      const pool = t.pool({ readers: { max: 4 } })
+      await pool.write((c) =>
+        c.exec(`create table t(id integer primary key, v);
+          with recursive n(i) as (select 1 union all select i + 1 from n where i < 1000)
+          insert into t select i, i from n`),
+      )
+      // A read of ~50-100 ms here; each one on the main thread would stall everything that long.
+      const slow = SLOW(1_000_000)
+      const started = performance.now()
+      await pool.get(slow)
+      await pool.get(slow) // two slow runs in a row: from now on on a worker
+      const slowMs = (performance.now() - started) / 2
+      expect(pool.slowStatements).toEqual([slow])
+      const delay = monitorEventLoopDelay({ resolution: 1 })
+      delay.enable()
+      const point: number[] = []
+      let slowReads = 0
+      const until = performance.now() + 1_500
+      await Promise.all(
+        Array.from({ length: 16 }, async (_, caller) => {
+          for (let i = 0; performance.now() < until; i++) {
+            if (caller < 2) {
+              await pool.get(slow) // two callers read slowly, one read after another
+              slowReads++
+              continue
+            }
+            const at = performance.now()
+            await pool.get('select v from t where id = ?', [(i % 1000) + 1])
+            point.push(performance.now() - at)
+            await new Promise((resolve) => setImmediate(resolve))
+          }
+        }),
+      )
+      delay.disable()
+      point.sort((a, b) => a - b)
+      const p99 = point[Math.floor(point.length * 0.99)] ?? 0
+      const maxDelayMs = delay.max / 1e6
+      // Generous bounds (timings belong in the bench): a slow read on the main thread would
+      // push both past its own duration.
+      expect(slowReads).toBeGreaterThan(2)
+      expect(p99, `point p99 ${p99.toFixed(1)} ms, slow read ${slowMs.toFixed(0)} ms`).toBeLessThan(
+        Math.max(25, slowMs / 2),
+      )
+      expect(maxDelayMs, `event-loop delay max, slow read ${slowMs.toFixed(0)} ms`).toBeLessThan(
+        Math.max(30, slowMs * 0.6),
+      )
     },
   },
   {
