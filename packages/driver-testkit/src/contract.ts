@@ -9,6 +9,7 @@ import { statementScenarios } from './scenarios/statements.js'
 import { stressScenarios } from './scenarios/stress.js'
 import { transactionScenarios } from './scenarios/transactions.js'
 import { rowScenarios, typeScenarios } from './scenarios/values.js'
+import { workerPoolScenarios } from './scenarios/worker-pool.js'
 import { workerScenarios } from './scenarios/workers.js'
 
 /**
@@ -29,6 +30,7 @@ export const CONTRACT_SCENARIOS: readonly Scenario[] = Object.freeze([
   ...poolScenarios,
   ...leftOpenScenarios,
   ...workerScenarios,
+  ...workerPoolScenarios,
 ])
 
 /**

@@ -84,7 +84,6 @@ export function mainRunner(connection: DialectConnection): QueryRunner {
         return Promise.reject(error)
       }
     },
-    // biome-ignore lint/correctness/useYield: yield* delegates
     stream: async function* <R>(compiled: CompiledQuery, chunkSize: number, check: () => void) {
       yield* chunksOf<R>(connection, compiled, chunkSize, check)
     },
