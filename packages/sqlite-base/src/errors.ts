@@ -91,12 +91,16 @@ export function classifySqliteError(error: unknown, sql?: string): PoolError {
     driverCode = typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : 'Error'
     kind = CLOSED_MESSAGE.test(message) ? 'broken' : 'misuse'
   }
-  const where =
-    sql === undefined ? '' : ` in: ${sql.length > 120 ? `${sql.slice(0, 117)}...` : sql}`
+  const where = sql === undefined ? '' : ` in: ${sqlExcerpt(sql)}`
   return new DatabaseError(`${message} (${driverCode})${where}`, {
     kind,
     driverCode,
     ...(errno === undefined ? {} : { errno }),
     cause: error,
   })
+}
+
+/** @internal The start of a statement as error messages show it (at most 120 characters). */
+export function sqlExcerpt(sql: string): string {
+  return sql.length > 120 ? `${sql.slice(0, 117)}...` : sql
 }

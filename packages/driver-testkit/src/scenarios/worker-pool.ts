@@ -1,66 +1,11 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { AcquireTimeoutError, DatabaseError, PoolClosedError } from '@litepool/pool-core'
-import {
-  type SqliteConnection,
-  type SqliteDriver,
-  WORKER_EXIT,
-  type WorkerConnection,
-  walSize,
-} from '@litepool/sqlite-base'
+import { WORKER_EXIT, type WorkerConnection, walSize } from '@litepool/sqlite-base'
 import { expect } from 'vitest'
-import type { ScenarioContext } from '../harness.js'
 import { countOpenFiles, countThreads, settlesTo } from '../helpers.js'
 import { type Scenario, scenarios } from '../scenario.js'
+import { SLOW } from './workers.js'
 
-/** A read that takes tens of milliseconds and returns one row: a recursive count. */
-const SLOW = (n: number) =>
-  `with recursive c(i) as (select 1 union all select i + 1 from c where i < ${n}) select count(*) as n from c`
-
-/** A worker-hosted reader through the driver (closed after the scenario). */
-async function _openWorker(t: ScenarioContext, driver: SqliteDriver): Promise<WorkerConnection> {
-  const workers = driver.workers
-  if (workers === undefined) throw new TypeError(`${driver.name} offers no worker readers`)
-  const w = (await workers.open()) as WorkerConnection
-  t.defer(() => workers.close(w))
-  return w
-}
-
-/** Rows with blobs as plain byte arrays, so a Buffer and a Uint8Array of the same bytes compare equal. */
-function _bytes(rows: readonly unknown[]): unknown[] {
-  return rows.map((row) =>
-    Object.fromEntries(
-      Object.entries(row as Record<string, unknown>).map(([k, v]) => [
-        k,
-        v instanceof Uint8Array ? [...v] : v,
-      ]),
-    ),
-  )
-}
-
-async function _seeded(t: ScenarioContext, rows = 1_000): Promise<SqliteConnection> {
-  const c = await t.open()
-  c.exec('create table t(id integer primary key, x, label text, data blob)')
-  c.exec(
-    `with recursive n(i) as (select 1 union all select i + 1 from n where i < ${rows})
-     insert into t select i, i * 2, 'row ' || i, randomblob(8) from n`,
-  )
-  return c
-}
-
-const _VALUE_QUERIES = [
-  ['select 1 as i, -7 as neg, 2.5 as r, 5e-324 as tiny, null as n', undefined],
-  ["select 'héllo ☃ 😀' as t, '' as empty, x'00ff10' as b, x'' as nob", undefined],
-  ['select ? as a, ? as b, ? as c, ? as d', [1, 'two', null, new Uint8Array([3])]],
-  ['select :a as a, @b as b, $c as c', { a: 1, b: 'x', c: 2.5 }],
-  ['select * from t order by id limit 20', undefined],
-  ['select * from t where id = ?', [123_456]],
-] as const
-
-/**
- * The driver's readers in worker threads (`driver.workers`), and the pool's routing to them:
- * the same rows and errors as on the main thread, streaming with back-pressure, crashes that
- * give a typed error and leak nothing, checkpoints off the main thread.
- */
 /**
  * The pool's worker lane on the driver's worker readers: routing by measured cost, killed
  * workers replaced, close during worker queries, FIFO waits, checkpoints off the main thread,

@@ -11,7 +11,7 @@ import { countOpenFiles, countThreads, settlesTo } from '../helpers.js'
 import { type Scenario, scenarios } from '../scenario.js'
 
 /** A read that takes tens of milliseconds and returns one row: a recursive count. */
-const SLOW = (n: number) =>
+export const SLOW = (n: number): string =>
   `with recursive c(i) as (select 1 union all select i + 1 from c where i < ${n}) select count(*) as n from c`
 
 /** A worker-hosted reader through the driver (closed after the scenario). */

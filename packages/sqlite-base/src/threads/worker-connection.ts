@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { DatabaseError, type Role } from '@litepool/pool-core'
 import type { RunResult, SqliteParams } from '../adapter.js'
+import { sqlExcerpt } from '../errors.js'
 import type { CheckpointMode } from '../sql.js'
 import { type DefaultRow, mayControlTransaction } from '../statement.js'
 import type { AsyncSqliteConnection, IterateOptions } from './async-connection.js'
@@ -309,10 +310,7 @@ export class WorkerConnection implements AsyncSqliteConnection {
   }
 
   #broken(reason: string, sql: string | undefined, cause?: unknown): DatabaseError {
-    const where =
-      sql === undefined
-        ? ''
-        : ` while running: ${sql.length > 120 ? `${sql.slice(0, 117)}...` : sql}`
+    const where = sql === undefined ? '' : ` while running: ${sqlExcerpt(sql)}`
     return new DatabaseError(
       `the worker thread hosting a reader connection to ${this.filename} ${reason}${where}`,
       { kind: 'broken', driverCode: WORKER_EXIT, ...(cause === undefined ? {} : { cause }) },
